@@ -1,0 +1,1 @@
+"""Subcommands of the ``greenvoc`` console script: argument parsing and printing only."""

@@ -1,0 +1,115 @@
+"""``greenvoc measure [OPTIONS] -- CMD ARGS...``: meter a command, print and store its energy."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+from rich.table import Table
+
+from greenvoc.commands._output import add_db_flag, add_json_flag, console, emit_json
+from greenvoc.energy.carbon import load_grid_table, resolve_carbon_settings
+from greenvoc.energy.command import run_metered
+from greenvoc.energy.meter import DEFAULT_INTERVAL_S
+from greenvoc.energy.table import measurement_table
+from greenvoc.errors import UsageError
+from greenvoc.provenance import environment
+from greenvoc.store import ResultStore
+
+
+def add_meter_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by every command that runs the meter."""
+    parser.add_argument("--country", metavar="CC", help="ISO country code of the grid "
+                        "(default: GREENVOC_COUNTRY, greenvoc.toml, else the world average)")
+    parser.add_argument("--pue", type=float, metavar="P",
+                        help="power usage effectiveness of the facility (default 1.0)")
+    parser.add_argument("--mode", choices=("process", "machine"), default="process",
+                        help="what the estimate charges: the metered process tree (default) "
+                        "or the whole machine")
+    parser.add_argument("--interval-s", type=float, default=DEFAULT_INTERVAL_S, metavar="S",
+                        help=f"sampling period for sources that need one (default "
+                        f"{DEFAULT_INTERVAL_S})")
+    parser.add_argument("--cpu-tdp-w", type=float, metavar="W",
+                        help="TDP of one CPU package, overriding the TDP table")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "measure",
+        help="meter the energy and carbon of a command and its process tree",
+        description="Run CMD, meter it (RAPL/NVML counters where readable, else a labelled "
+        "estimate), print a table, store the measurement and exit with CMD's exit code.",
+    )
+    add_meter_flags(p)
+    add_json_flag(p)
+    add_db_flag(p)
+    p.add_argument("--no-store", action="store_true", help="do not write the results database")
+    p.add_argument("--list-countries", action="store_true",
+                   help="list the valid country codes with their grid intensity and exit")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    p.set_defaults(func=run)
+
+
+def _list_countries(as_json: bool) -> int:
+    rows = sorted({e.code: e for e in load_grid_table().values()}.values(), key=lambda e: e.code)
+    if as_json:
+        emit_json([{"code": e.code, "country": e.country, "g_per_kwh": e.g_per_kwh,
+                    "year": e.year, "source": e.source} for e in rows])
+        return 0
+    table = Table("code", "country", "gCO2eq/kWh", "year", title="grid carbon intensity")
+    for e in rows:
+        table.add_row(e.code, e.country, f"{e.g_per_kwh:g}", str(e.year))
+    console.print(table)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_countries:
+        return _list_countries(args.json)
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        raise UsageError("no command to meter; usage: greenvoc measure [OPTIONS] -- CMD ARGS...")
+    if args.interval_s <= 0:
+        raise UsageError(f"--interval-s must be positive, got {args.interval_s}")
+    carbon = resolve_carbon_settings(args.country, args.pue)
+    store = None if args.no_store else ResultStore(args.db)
+    result = run_metered(cmd, mode=args.mode, interval_s=args.interval_s,
+                         cpu_tdp_w=args.cpu_tdp_w)
+    m = result.measurement
+    env = environment()
+    env["meter"] = {"mode": args.mode, "interval_s": args.interval_s, "notes": list(result.notes)}
+    document = {
+        "command": shlex.join(cmd),
+        "exit_code": result.exit_code,
+        "duration_s": m.duration_s,
+        "energy_j": m.energy_j,
+        "energy_kwh": m.energy_kwh,
+        "measured": m.measured,
+        "components": {k: c.to_dict() for k, c in m.components.items()},
+        "carbon_g": carbon.carbon_g(m.energy_j),
+        "intensity_g_per_kwh": carbon.intensity.g_per_kwh,
+        "intensity_source": f"{carbon.intensity.source} ({carbon.intensity.year})",
+        "country": carbon.intensity.code,
+        "pue": carbon.pue,
+        "warnings": list(m.warnings),
+        "notes": list(result.notes),
+        "environment": env,
+    }
+    if store is not None:
+        document["db_id"] = store.add_measurement(
+            name="command", command=document["command"], exit_code=result.exit_code,
+            duration_s=m.duration_s, energy_j=m.energy_j, measured=m.measured,
+            carbon_g=document["carbon_g"], intensity_g_per_kwh=carbon.intensity.g_per_kwh,
+            country=carbon.intensity.code, pue=carbon.pue,
+            components=document["components"], environment=env,
+        )
+        document["db"] = store.url
+    if args.json:
+        emit_json(document)
+    else:
+        console.print(measurement_table(m, carbon))
+        for line in [*result.notes, *m.warnings]:
+            console.print(f"[yellow]note:[/] {line}")
+        if store is not None:
+            console.print(f"stored as measurement {document['db_id']} in {store.url}")
+    return result.exit_code

@@ -1,0 +1,1 @@
+"""Cited data tables (CSV/JSON); see SOURCES.md beside them."""

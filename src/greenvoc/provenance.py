@@ -1,0 +1,82 @@
+"""What a result needs to be reproduced: hardware, library versions, git commit, command line."""
+
+from __future__ import annotations
+
+import functools
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from greenvoc import __version__
+from greenvoc.energy.tdp import cpu_info
+
+#: Libraries whose version changes a figure; recorded when installed.
+TRACKED_PACKAGES = (
+    "numpy", "torch", "psutil", "sqlalchemy", "nvidia-ml-py", "onnxruntime", "librosa",
+    "soxr", "soundfile", "pesq", "pystoi", "pysptk", "speechmos",
+)
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "greenvoc": __version__}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+@functools.cache
+def git_commit(path: str | None = None) -> str | None:
+    """The commit of the greenvoc checkout (``+dirty`` if modified), or None outside git."""
+    where = Path(path) if path else Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5
+        )
+        if sha.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where, capture_output=True, text=True, timeout=5,
+        )
+        return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def hardware() -> dict[str, Any]:
+    info = cpu_info()
+    hw: dict[str, Any] = {
+        "cpu_model": info.model_name,
+        "logical_cpus": info.logical_cpus,
+        "physical_cores": info.physical_cores,
+        "sockets": info.sockets,
+        "ram_gb": round(psutil.virtual_memory().total / 1e9, 2),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        hw["torch_threads"] = torch.get_num_threads()
+        if torch.cuda.is_available():
+            hw["cuda_devices"] = [
+                torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())
+            ]
+    return hw
+
+
+def environment() -> dict[str, Any]:
+    """Everything above in one dict, as stored next to every result."""
+    return {
+        "hardware": hardware(),
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        "argv": sys.argv,
+    }

@@ -1,0 +1,87 @@
+"""Open, check and write the results database."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from greenvoc.errors import StoreError, UsageError
+from greenvoc.store.schema import SCHEMA_VERSION, Base, MeasurementRow, Meta
+
+DEFAULT_DB_PATH = Path("greenvoc-results") / "greenvoc.db"
+
+
+def default_db_url() -> str:
+    """``GREENVOC_DB`` if set, else an SQLite file under ``./greenvoc-results/``."""
+    return os.environ.get("GREENVOC_DB") or f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+class ResultStore:
+    """A results database at an SQLAlchemy URL, created and version-checked on open."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_db_url()
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as e:
+            raise UsageError(
+                f"--db {self.url!r} is not an SQLAlchemy URL; use e.g. "
+                "sqlite:///greenvoc-results/greenvoc.db or postgresql+psycopg://user@host/db"
+            ) from e
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine = create_engine(self.url)
+            self._check_schema()
+        except ModuleNotFoundError as e:
+            raise StoreError(
+                f"the driver for {parsed.get_backend_name()} is not installed ({e.name}); "
+                "for PostgreSQL: pip install 'greenvoc[postgres]'"
+            ) from e
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot open the results database {self.url}: {e}") from e
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _check_schema(self) -> None:
+        tables = set(inspect(self.engine).get_table_names())
+        if tables and "greenvoc_meta" not in tables:
+            raise StoreError(
+                f"{self.url} holds tables ({', '.join(sorted(tables))}) but is not a greenvoc "
+                "database; point --db at another file"
+            )
+        Base.metadata.create_all(self.engine)
+        with Session(self.engine) as session, session.begin():
+            row = session.get(Meta, "schema_version")
+            if row is None:
+                session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(row.value) != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.url} has schema version {row.value}, this greenvoc expects "
+                    f"{SCHEMA_VERSION}; upgrade greenvoc or use a new --db"
+                )
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def add_measurement(self, **fields: Any) -> int:
+        """Insert one measurement row in its own transaction; returns its id."""
+        fields.setdefault("created_at", datetime.now(UTC).replace(tzinfo=None))
+        with self._sessions() as session, session.begin():
+            row = MeasurementRow(**fields)
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def measurements(self, limit: int | None = None) -> list[MeasurementRow]:
+        query = select(MeasurementRow).order_by(MeasurementRow.id.desc())
+        if limit:
+            query = query.limit(limit)
+        with self._sessions() as session:
+            return list(session.scalars(query))
