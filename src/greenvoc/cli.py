@@ -14,7 +14,7 @@ from greenvoc import __version__
 from greenvoc.errors import GreenvocError
 
 #: Subcommand modules under greenvoc.commands, in the order ``--help`` lists them.
-COMMAND_MODULES = ("measure", "score", "hardware", "demo")
+COMMAND_MODULES = ("measure", "score", "zoo", "bench", "hardware", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -61,11 +61,15 @@ class ResultStore:
             row = session.get(Meta, "schema_version")
             if row is None:
                 session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(row.value) != SCHEMA_VERSION:
+            elif int(row.value) > SCHEMA_VERSION:
                 raise StoreError(
-                    f"{self.url} has schema version {row.value}, this greenvoc expects "
-                    f"{SCHEMA_VERSION}; upgrade greenvoc or use a new --db"
+                    f"{self.url} has schema version {row.value}, newer than this greenvoc's "
+                    f"{SCHEMA_VERSION}; upgrade greenvoc (pip install -U greenvoc) or use "
+                    "another --db"
                 )
+            elif int(row.value) < SCHEMA_VERSION:
+                # Every change so far only added tables, which create_all above made.
+                row.value = str(SCHEMA_VERSION)
 
     def session(self) -> Session:
         return self._sessions()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+#: 1: measurements. 2: + runs, results (additive: older databases are migrated in place).
+SCHEMA_VERSION = 2
 
 
 class Base(DeclarativeBase):
@@ -40,3 +41,51 @@ class MeasurementRow(Base):
     pue: Mapped[float] = mapped_column(Float)
     components: Mapped[dict] = mapped_column(JSON)
     environment: Mapped[dict] = mapped_column(JSON)  # hardware, versions, git commit, meter config
+
+
+class RunRow(Base):
+    """One benchmark configuration. The same configuration resumes the same run; a changed
+    one is a new run (``config_hash`` is unique)."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    config_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    config: Mapped[dict] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(Integer)
+    environment: Mapped[dict] = mapped_column(JSON)  # hardware, versions, git commit
+    idle_power_w: Mapped[float | None] = mapped_column(Float, nullable=True)
+    idle_method: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ResultRow(Base):
+    """One model × variant × utterance of a run, committed in its own transaction."""
+
+    __tablename__ = "results"
+    __table_args__ = (UniqueConstraint("run_id", "model", "variant", "utterance"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    model: Mapped[str] = mapped_column(String(100))
+    variant: Mapped[str] = mapped_column(String(50))
+    utterance: Mapped[str] = mapped_column(String(200))
+    family: Mapped[str] = mapped_column(String(32))
+    has_weights: Mapped[bool] = mapped_column()
+    audio_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    compute_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rtf: Mapped[float | None] = mapped_column(Float, nullable=True)
+    energy_j: Mapped[float | None] = mapped_column(Float, nullable=True)
+    energy_j_per_audio_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    energy_net_j: Mapped[float | None] = mapped_column(Float, nullable=True)
+    energy_net_j_per_audio_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    energy_measured: Mapped[bool | None] = mapped_column(nullable=True)
+    energy_method: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    components: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    peak_rss_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    params: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    bytes_on_disk: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    macs_per_audio_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    metrics: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    metric_errors: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    audio_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

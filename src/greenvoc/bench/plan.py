@@ -1,0 +1,110 @@
+"""What a sweep will do, decided before anything runs, and recorded with the run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from greenvoc import __version__
+from greenvoc.audio.corpus import Corpus, Utterance
+from greenvoc.audio.formats import open_corpus
+from greenvoc.errors import UsageError
+from greenvoc.metrics.registry import resolve_metrics
+from greenvoc.vocoders import get_spec, list_specs
+
+#: Variants the benchmark knows today; quantized and exported variants join in issue 7.
+VARIANTS = ("fp32",)
+
+#: Metrics computed by default: the full suite of greenvoc.metrics.
+DEFAULT_METRICS: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Everything that defines a run: the same config resumes the same run."""
+
+    models: tuple[str, ...]
+    variants: tuple[str, ...] = ("fp32",)
+    corpus: str = "default"
+    limit: int | None = None
+    cost_only_limit: int | None = 2
+    device: str = "cpu"
+    threads: int | None = None
+    repeat: int = 1
+    metrics: tuple[str, ...] = ()
+    seed: int = 0
+    warmup: bool = True
+    idle_s: float = 2.0
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"greenvoc": __version__}
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    model: str
+    variant: str
+    utterances: tuple[Utterance, ...]
+    has_weights: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    config: BenchConfig
+    corpus: Corpus
+    items: tuple[PlanItem, ...] = field(default_factory=tuple)
+
+    @property
+    def n_rows(self) -> int:
+        return sum(len(i.utterances) for i in self.items)
+
+
+def _resolve_models(models: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    if isinstance(models, str):
+        names = [m.strip() for m in models.split(",") if m.strip()]
+    else:
+        names = list(models)
+    if names == ["all"]:
+        return tuple(s.name for s in list_specs())
+    for name in names:
+        get_spec(name)  # UsageError listing the valid names
+    return tuple(dict.fromkeys(names))
+
+
+def _has_weights(name: str) -> bool:
+    from greenvoc.vocoders.registry import weights_path
+
+    spec = get_spec(name)
+    return spec.family == "dsp" or weights_path(spec) is not None
+
+
+def plan(
+    models: str | tuple[str, ...],
+    variants: str | tuple[str, ...] = ("fp32",),
+    corpus: str = "default",
+    limit: int | None = None,
+    metrics: str | tuple[str, ...] | None = DEFAULT_METRICS,
+    **options,
+) -> Plan:
+    """Resolve names, open the corpus, and list the rows the sweep will produce.
+
+    Models without weights are measured for cost on at most ``cost_only_limit`` utterances.
+    """
+    names = _resolve_models(models)
+    variant_names = tuple(variants.split(",")) if isinstance(variants, str) else tuple(variants)
+    for v in variant_names:
+        if v not in VARIANTS:
+            raise UsageError(f"unknown variant {v!r}; valid variants: {', '.join(VARIANTS)}")
+    metric_names = tuple(m.name for m in resolve_metrics(metrics))
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {limit}")
+    opened = open_corpus(corpus)
+    utterances = tuple(sorted(opened.utterances, key=lambda u: u.id))[:limit]
+    config = BenchConfig(names, variant_names, corpus, limit, metrics=metric_names, **options)
+    if config.repeat < 1:
+        raise UsageError(f"--repeat must be at least 1, got {config.repeat}")
+    items = []
+    for name in names:
+        weights = _has_weights(name)
+        utts = utterances if weights else utterances[: config.cost_only_limit]
+        items.extend(PlanItem(name, v, utts, weights) for v in variant_names)
+    return Plan(config, opened, tuple(items))
