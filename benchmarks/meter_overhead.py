@@ -23,7 +23,7 @@ from greenvoc.energy.meter import DEFAULT_INTERVAL_S, EnergyMeter
 
 def python_work() -> None:
     total = 0
-    for i in range(2_500_000):
+    for i in range(8_000_000):
         total += i * i % 7
 
 
@@ -31,7 +31,7 @@ def make_torch_work():
     step = ConvWorkload(channels=128, layers=4, frames=22050).build()
 
     def work() -> None:
-        for _ in range(4):
+        for _ in range(12):
             step()
 
     return work

@@ -14,7 +14,9 @@ from greenvoc import __version__
 from greenvoc.errors import GreenvocError
 
 #: Subcommand modules under greenvoc.commands, in the order ``--help`` lists them.
-COMMAND_MODULES = ("measure", "score", "zoo", "bench", "hardware", "demo")
+COMMAND_MODULES = (
+    "measure", "score", "zoo", "bench", "pareto", "report", "hardware", "demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

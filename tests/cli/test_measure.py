@@ -93,3 +93,13 @@ def test_hardware_reports_missing_counters(tmp_path):
     doc = json.loads(out.stdout)
     assert any(note.startswith("RAPL") for note in doc["missing"])
     assert doc["estimate"]["cpu_w_per_logical_cpu"] > 0
+
+
+def test_demo_meter_only_json(tmp_path):
+    out = greenvoc("demo", "--meter-only", "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    names = [w["name"] for w in doc["windows"]]
+    assert names[0] == "idle" and names[1] == "conv 1 thread"
+    idle, conv = doc["windows"][0], doc["windows"][1]
+    assert conv["energy_j"] / conv["duration_s"] > 5 * idle["energy_j"] / idle["duration_s"]

@@ -1,0 +1,63 @@
+"""``greenvoc report``: a self-contained HTML report of a benchmark run, with PNG plots and a
+CSV, plus a projection of the energy and carbon of synthesising 1,000 hours of speech.
+
+A thin layer over :func:`greenvoc.analysis.report.render_report`. Exit 0 when the report was
+written, 2 for a usage error (unknown metric, country code, PUE < 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from greenvoc.analysis.runs import add_run_flag, run_from_args
+from greenvoc.commands._output import add_db_flag, add_json_flag, console, emit_json
+from greenvoc.commands.pareto import add_analysis_flags
+
+DEFAULT_OUT = "greenvoc-results/report"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "report", help="HTML report of a run: plots, Pareto front, deployment carbon",
+        description="Write report.html (self-contained), PNG plots and models.csv for one "
+        "benchmark run.",
+    )
+    add_run_flag(p)
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                   help="output folder (default %(default)s)")
+    p.add_argument("--country", default=None, metavar="CC",
+                   help="ISO country code for the grid's carbon intensity (default: "
+                        "GREENVOC_COUNTRY, config file, else world average)")
+    p.add_argument("--pue", type=float, default=None, metavar="P",
+                   help="data-centre PUE >= 1.0 (default: GREENVOC_PUE, config file, else 1.0)")
+    add_analysis_flags(p)
+    add_db_flag(p)
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from greenvoc.analysis.objectives import get_objective
+    from greenvoc.analysis.report import render_report
+    from greenvoc.energy.carbon import resolve_carbon_settings
+
+    get_objective(args.quality, "quality")  # usage errors before the database is opened
+    get_objective(args.cost, "cost")
+    resolve_carbon_settings(args.country, args.pue)
+    info, rows = run_from_args(args)
+    if not args.json:
+        console.print(f"[dim]rendering the report of {len(rows)} result rows…[/]")
+    report = render_report(info, rows, args.out, country=args.country, pue=args.pue,
+                           quality=args.quality, cost=args.cost, n_resamples=args.resamples,
+                           seed=args.seed)
+    if args.json:
+        emit_json({"html": str(report.html), "figures": [str(p) for p in report.figures],
+                   "csv": str(report.csv), "n_models": len(report.analysis.points),
+                   "energy_warning": report.analysis.energy_warning})
+    else:
+        console.print(f"report: {report.html}")
+        for path in report.figures:
+            console.print(f"  figure: {path}")
+        if report.analysis.energy_warning:
+            console.print(f"[yellow]warning:[/] {report.analysis.energy_warning}")
+    return 0

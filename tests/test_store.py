@@ -1,0 +1,60 @@
+"""The results database: creation, schema checks, migration, foreign databases, bad URLs."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from greenvoc.errors import StoreError, UsageError
+from greenvoc.store import ResultStore
+from greenvoc.store.schema import SCHEMA_VERSION
+
+
+def test_creates_the_file_and_records_the_schema_version(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sub' / 'g.db'}"
+    store = ResultStore(url)
+    rid = store.add_measurement(name="x", command=None, exit_code=0, duration_s=1.0,
+                                energy_j=2.0, measured=False, carbon_g=0.1,
+                                intensity_g_per_kwh=50.0, country="FR", pue=1.0,
+                                components={}, environment={})
+    assert rid == 1
+    with sqlite3.connect(tmp_path / "sub" / "g.db") as conn:
+        (version,) = conn.execute(
+            "select value from greenvoc_meta where key='schema_version'").fetchone()
+    assert int(version) == SCHEMA_VERSION
+
+
+def test_an_older_schema_is_migrated_in_place(tmp_path):
+    db = tmp_path / "old.db"
+    ResultStore(f"sqlite:///{db}")
+    with sqlite3.connect(db) as conn:
+        conn.execute("drop table results")
+        conn.execute("drop table runs")
+        conn.execute("update greenvoc_meta set value='1' where key='schema_version'")
+    ResultStore(f"sqlite:///{db}")
+    with sqlite3.connect(db) as conn:
+        tables = {r[0] for r in conn.execute("select name from sqlite_master")}
+        (version,) = conn.execute("select value from greenvoc_meta").fetchone()
+    assert {"runs", "results", "measurements"} <= tables and int(version) == SCHEMA_VERSION
+
+
+def test_a_newer_schema_or_a_foreign_database_is_refused(tmp_path):
+    db = tmp_path / "new.db"
+    ResultStore(f"sqlite:///{db}")
+    with sqlite3.connect(db) as conn:
+        conn.execute("update greenvoc_meta set value='99' where key='schema_version'")
+    with pytest.raises(StoreError, match="newer than this greenvoc"):
+        ResultStore(f"sqlite:///{db}")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("create table customers (id integer)")
+    with pytest.raises(StoreError, match="not a greenvoc database"):
+        ResultStore(f"sqlite:///{other}")
+
+
+def test_bad_urls(tmp_path):
+    with pytest.raises(UsageError, match="not an SQLAlchemy URL"):
+        ResultStore("not a url")
+    with pytest.raises(StoreError, match="driver"):
+        ResultStore("postgresql+nosuchdriver://u@127.0.0.1/db")
