@@ -87,3 +87,13 @@ def test_pull_checks_sha256_and_caches(http_dir, tmp_path, monkeypatch):
     with pytest.raises(DownloadError, match="cannot download"):
         pull_checkpoint(_spec(f"{base}/missing.pt", None))
     assert not list(path.parent.glob("*.part*"))
+
+
+def test_an_html_answer_is_not_cached_as_a_checkpoint(http_dir, tmp_path, monkeypatch):
+    served, base = http_dir
+    monkeypatch.setenv("GREENVOC_CACHE_DIR", str(tmp_path / "cache"))
+    (served / "uc").write_text("<!DOCTYPE html><html><body>Google Drive can't scan this "
+                               "file for viruses</body></html>")
+    with pytest.raises(DownloadError, match="HTML page"):
+        pull_checkpoint(_spec(f"{base}/uc", None))
+    assert not (tmp_path / "cache" / "checkpoints" / "test-pull" / "uc").exists()

@@ -41,6 +41,8 @@ class WeightsSource:
         ``"url"`` (public checkpoint: ``url`` + ``sha256``, cached by ``greenvoc zoo pull``),
         ``"user"`` (a path the user gives), or ``"none"`` (architecture only: cost, no quality).
     layout: the checkpoint's key layout, e.g. ``"jik876/hifi-gan"``, read by the spec's loader.
+    filename: the cached file's name, where the URL's last segment is not one (Google Drive's
+        ``uc?id=…``).
     """
 
     kind: Literal["bundled", "url", "user", "none"]
@@ -51,6 +53,7 @@ class WeightsSource:
     sha256: str | None = None
     licence: str | None = None
     notes: str = ""
+    filename: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,7 +18,9 @@ def cache_root() -> Path:
 
 def checkpoint_cache_path(spec: VocoderSpec) -> Path:
     """``<cache>/checkpoints/<name>/<file name of the URL>``."""
-    filename = (spec.weights.url or spec.name).rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+    filename = spec.weights.filename or (
+        (spec.weights.url or spec.name).rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+    )
     return cache_root() / "checkpoints" / spec.name / filename
 
 

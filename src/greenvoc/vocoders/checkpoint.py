@@ -40,7 +40,7 @@ def fold_weight_norm(state: Mapping[str, torch.Tensor], dim: int = 0) -> dict[st
             raise CheckpointError(f"weight-norm pair of {prefix!r} is incomplete: has {set(pair)}")
         v = pair["v"].float()
         axes = [a for a in range(v.dim()) if a != dim]
-        norm = v.norm(dim=axes, keepdim=True) if axes else v.abs()
+        norm = torch.linalg.vector_norm(v, dim=axes, keepdim=True) if axes else v.abs()
         out[f"{prefix}.weight"] = pair["g"].float() * v / norm
     return out
 

@@ -70,6 +70,15 @@ def pull_checkpoint(
         partial.unlink(missing_ok=True)
         raise DownloadError(f"cannot download {source} for {spec.name}: {e}") from e
     actual = digest.hexdigest()
+    with open(partial, "rb") as f:
+        head = f.read(512).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        partial.unlink(missing_ok=True)
+        raise DownloadError(
+            f"{source} answered with an HTML page, not a checkpoint (Google Drive asks a "
+            f"browser to confirm large files). Download it by hand and pass it with --weights "
+            f"PATH, or save it as {target}"
+        )
     if expected and actual != expected:
         partial.unlink(missing_ok=True)
         raise DownloadError(
