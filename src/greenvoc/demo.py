@@ -76,10 +76,10 @@ def run_demo(
     return results
 
 
-#: Architectures left out of the demo's cost-only sweep: their CPU inference alone would
-#: exceed the demo's 10-minute budget on a 2-core machine (sample-by-sample autoregression, a
-#: 112 M-parameter generator). `greenvoc bench --models NAME` measures them.
-DEMO_SKIP = frozenset({"wavenet-mol", "bigvgan-v2-22k"})
+#: Architectures left out of the demo's cost-only sweep: one second of their audio costs
+#: minutes on a 2-core CPU (sample-by-sample autoregression: WaveNet ~15 min, WaveRNN ~2 min;
+#: 25-step WaveGrad ~16 s). `greenvoc bench --models NAME` measures them.
+DEMO_SKIP = frozenset({"wavenet-mol", "wavernn", "wavegrad-25"})
 
 
 def demo_models() -> tuple[str, ...]:

@@ -27,6 +27,7 @@ class BenchConfig:
     corpus: str = "default"
     limit: int | None = None
     cost_only_limit: int | None = 2
+    cost_only_max_s: float | None = None
     device: str = "cpu"
     threads: int | None = None
     repeat: int = 1
@@ -87,7 +88,9 @@ def plan(
 ) -> Plan:
     """Resolve names, open the corpus, and list the rows the sweep will produce.
 
-    Models without weights are measured for cost on at most ``cost_only_limit`` utterances.
+    Models without weights are measured for cost on at most ``cost_only_limit`` utterances,
+    cut to their first ``cost_only_max_s`` seconds if set (energy is normalised per second of
+    audio, so a shorter excerpt measures the same rate at a fraction of the time).
     """
     names = _resolve_models(models)
     variant_names = tuple(variants.split(",")) if isinstance(variants, str) else tuple(variants)

@@ -84,6 +84,8 @@ class _Sweep:
     def utterance(self, voc: Vocoder, item: PlanItem, utt, facts: dict) -> None:
         cfg = self.plan.config
         wave = load_audio(utt.path, sample_rate=voc.sample_rate).samples
+        if not voc.has_weights and cfg.cost_only_max_s:
+            wave = wave[: int(cfg.cost_only_max_s * voc.sample_rate)]
         mel = None if voc.spec.uses_waveform else voc.mel(wave).to(voc.device)
         key = f"{item.model}/{item.variant}/{utt.id}"
         with PeakRss() as peak, self.meter.window(key):

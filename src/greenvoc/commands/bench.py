@@ -27,6 +27,8 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, help="at most N utterances (sorted by id)")
     p.add_argument("--cost-only-limit", type=int, default=2,
                    help="utterances for models without weights (cost only; default 2)")
+    p.add_argument("--cost-only-max-s", type=float, metavar="S",
+                   help="cut utterances of models without weights to their first S seconds")
     p.add_argument("--metrics", help="comma-separated quality metrics (default: all)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, help="torch intra-op threads")
@@ -48,7 +50,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     plan = make_plan(args.models, args.variants, args.corpus, args.limit, args.metrics,
-                     cost_only_limit=args.cost_only_limit, device=args.device,
+                     cost_only_limit=args.cost_only_limit,
+                     cost_only_max_s=args.cost_only_max_s, device=args.device,
                      threads=args.threads, repeat=args.repeat, seed=args.seed)
     store = ResultStore(args.db)
     table = Table(title=f"plan: {plan.n_rows} rows on {len(plan.corpus)} utterances "

@@ -46,10 +46,11 @@ def run(args: argparse.Namespace) -> int:
     carbon = resolve_carbon_settings(args.country, args.pue)
     store = ResultStore(args.db)
     models = args.models or ",".join(demo_models())
-    p = plan(models, "fp32", "default", args.limit, args.metrics, cost_only_limit=1)
+    p = plan(models, "fp32", "default", args.limit, args.metrics, cost_only_limit=1,
+             cost_only_max_s=1.0)
     console.print(f"[bold]greenvoc demo[/]: {len(p.items)} models × {len(p.corpus)} "
                   f"utterances of the default corpus ({p.corpus.total_duration_s:.1f} s); "
-                  "models without weights are measured for cost on 1 utterance")
+                  "models without weights are measured for cost on 1 s of 1 utterance")
     summary = run_bench(p, store, Path(args.out) / "audio", progress=not args.json,
                         console=console)
     info, rows = load_result_rows(store.url, summary.run_id)

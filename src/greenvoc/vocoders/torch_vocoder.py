@@ -18,10 +18,9 @@ class TorchVocoder(Vocoder):
 
     @property
     def device(self) -> torch.device:
-        try:
-            return next(self.module.parameters()).device
-        except StopIteration:
-            return torch.device("cpu")
+        for tensor in (*self.module.parameters(), *self.module.buffers()):
+            return tensor.device  # buffers too: DSP modules (Griffin-Lim) have no parameters
+        return torch.device("cpu")
 
     def to(self, device: str | torch.device) -> TorchVocoder:
         self.module.to(device)
