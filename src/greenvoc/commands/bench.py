@@ -29,7 +29,8 @@ def register(subparsers) -> None:
                    help="utterances for models without weights (cost only; default 2)")
     p.add_argument("--cost-only-max-s", type=float, metavar="S",
                    help="cut utterances of models without weights to their first S seconds")
-    p.add_argument("--metrics", help="comma-separated quality metrics (default: all)")
+    p.add_argument("--metrics",
+                   help="comma-separated quality metrics (default: all; 'none' for cost only)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, help="torch intra-op threads")
     p.add_argument("--repeat", type=int, default=1, help="syntheses per utterance (averaged)")

@@ -52,10 +52,14 @@ V3 = HifiganConfig(
 
 
 class HifiganGenerator(nn.Module):
-    """mel (B, n_mels, T) → waveform (B, 1, T · prod(upsample_rates)) in [-1, 1]."""
+    """mel (B, n_mels, T) → waveform (B, 1, T · prod(upsample_rates)) in [-1, 1].
+
+    ``config`` needs the fields of :class:`HifiganConfig`; iSTFTNet reuses this trunk with its
+    own config and output head."""
 
     def __init__(self, config: HifiganConfig) -> None:
         super().__init__()
+        self.config = config
         c = config.upsample_initial_channel
         self.conv_pre = nn.Conv1d(config.n_mels, c, 7, padding=3)
         self.ups = nn.ModuleList()
@@ -69,12 +73,16 @@ class HifiganGenerator(nn.Module):
                                  config.resblock_dilation_sizes))
         self.conv_post = nn.Conv1d(ch_out, 1, 7, padding=3)
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+    def trunk(self, mel: torch.Tensor) -> torch.Tensor:
+        """conv_pre, then per stage: LeakyReLU → upsampling → MRF. (B, C_last, T·prod(u))."""
         x = self.conv_pre(mel)
         for up, mrf in zip(self.ups, self.mrfs, strict=True):
             x = mrf(up(F.leaky_relu(x, RESBLOCK_SLOPE)))
+        return x
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
         # The official generator uses leaky_relu's default slope (0.01) here, not 0.1.
-        return torch.tanh(self.conv_post(F.leaky_relu(x)))
+        return torch.tanh(self.conv_post(F.leaky_relu(self.trunk(mel))))
 
 
 def official_to_greenvoc(config: HifiganConfig):

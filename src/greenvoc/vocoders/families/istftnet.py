@@ -19,11 +19,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from greenvoc.vocoders.base import VocoderSpec, WeightsSource
-from greenvoc.vocoders.blocks.conv import upsample_conv
 from greenvoc.vocoders.blocks.istft import ISTFT, polar
-from greenvoc.vocoders.blocks.resblock import MRF, RESBLOCK_SLOPE
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
-from greenvoc.vocoders.families.hifigan import official_to_greenvoc
+from greenvoc.vocoders.families.hifigan import HifiganGenerator, official_to_greenvoc
 from greenvoc.vocoders.registry import register
 
 PAPER = "Kaneko et al., iSTFTNet, ICASSP 2022 (arXiv 2203.02395); code rishikksh20/iSTFTNet-pytorch"
@@ -45,32 +43,19 @@ class IstftnetConfig:
     istft_hop: int = 4
 
 
-class IstftnetGenerator(nn.Module):
+class IstftnetGenerator(HifiganGenerator):
     """mel (B, n_mels, T) → waveform (B, T · prod(upsample_rates) · istft_hop)."""
 
     def __init__(self, config: IstftnetConfig) -> None:
-        super().__init__()
-        self.config = config
-        c = config.upsample_initial_channel
-        self.conv_pre = nn.Conv1d(config.n_mels, c, 7, padding=3)
-        self.ups = nn.ModuleList()
-        self.mrfs = nn.ModuleList()
-        for i, (u, k) in enumerate(
-            zip(config.upsample_rates, config.upsample_kernel_sizes, strict=True)
-        ):
-            ch_out = c // 2 ** (i + 1)
-            self.ups.append(upsample_conv(c // 2**i, ch_out, k, u))
-            self.mrfs.append(MRF(config.resblock, ch_out, config.resblock_kernel_sizes,
-                                 config.resblock_dilation_sizes))
+        super().__init__(config)  # conv_pre, ups, mrfs: HiFi-GAN's trunk and key layout
+        ch_out = config.upsample_initial_channel // 2 ** len(config.upsample_rates)
         self.bins = config.istft_n_fft // 2 + 1
         self.conv_post = nn.Conv1d(ch_out, 2 * self.bins, 7, padding=3)
         self.istft = ISTFT(config.istft_n_fft, config.istft_hop, padding="center",
                            persistent_window=False)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        x = self.conv_pre(mel)
-        for up, mrf in zip(self.ups, self.mrfs, strict=True):
-            x = mrf(up(F.leaky_relu(x, RESBLOCK_SLOPE)))
+        x = self.trunk(mel)
         # default slope (0.01) as in the official code; the one-sample left pad gives the
         # iSTFT T·64 + 1 frames, i.e. exactly T·64·hop samples
         x = self.conv_post(F.pad(F.leaky_relu(x), (1, 0), mode="reflect"))
