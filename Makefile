@@ -32,6 +32,9 @@ test: install lint
 
 bench: install
 	$(BIN)/python benchmarks/meter_overhead.py
+	$(BIN)/python benchmarks/metrics_throughput.py
+	$(BIN)/python benchmarks/vocoder_speed.py
+	$(BIN)/python benchmarks/bench_overhead.py
 
 clean:
 	rm -rf $(VENV) greenvoc-results .pytest_cache .ruff_cache .hypothesis

@@ -30,8 +30,8 @@ from greenvoc.bench.cost import macs_per_audio_s
 from greenvoc.vocoders import get_spec, list_specs, load_vocoder
 from greenvoc.vocoders.registry import bundled_path
 
-#: Autoregressive models run sample by sample: minutes per second of audio on a CPU.
-DEFAULT_SKIP = "wavenet-mol,wavernn"
+#: Minutes per second of audio on a CPU: sample-by-sample autoregression, 25 diffusion steps.
+DEFAULT_SKIP = "wavenet-mol,wavernn,wavegrad-25"
 
 
 def cpu_peak_macs_per_s(threads: int) -> tuple[float, str]:

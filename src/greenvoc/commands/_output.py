@@ -14,7 +14,8 @@ from typing import Any
 from rich.console import Console
 
 #: Human output (tables, progress, warnings). Never stdout: stdout is reserved for --json.
-console = Console(stderr=True)
+#: Logs and CI capture stderr without a terminal: give tables room instead of rich's 80 columns.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 def _clean(value: Any) -> Any:
