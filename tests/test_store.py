@@ -29,14 +29,16 @@ def test_an_older_schema_is_migrated_in_place(tmp_path):
     db = tmp_path / "old.db"
     ResultStore(f"sqlite:///{db}")
     with sqlite3.connect(db) as conn:
-        conn.execute("drop table results")
         conn.execute("drop table runs")
+        conn.execute("alter table results drop column variant_detail")  # as in a v2 database
         conn.execute("update greenvoc_meta set value='1' where key='schema_version'")
     ResultStore(f"sqlite:///{db}")
     with sqlite3.connect(db) as conn:
         tables = {r[0] for r in conn.execute("select name from sqlite_master")}
         (version,) = conn.execute("select value from greenvoc_meta").fetchone()
+        columns = {r[1] for r in conn.execute("pragma table_info(results)")}
     assert {"runs", "results", "measurements"} <= tables and int(version) == SCHEMA_VERSION
+    assert "variant_detail" in columns
 
 
 def test_a_newer_schema_or_a_foreign_database_is_refused(tmp_path):

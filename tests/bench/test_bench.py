@@ -81,7 +81,7 @@ def test_resume_and_changed_config(tmp_path, corpus):
 def test_bad_names_are_usage_errors(corpus):
     with pytest.raises(UsageError, match="hifigan-v1-lj"):
         plan("hifigan-v9", corpus=str(corpus))
-    with pytest.raises(UsageError, match="valid variants: fp32"):
+    with pytest.raises(UsageError, match="onnx-int8"):
         plan("hifigan-v2", variants="int3", corpus=str(corpus))
 
 
@@ -119,3 +119,19 @@ def test_sigkill_mid_sweep_then_resume_gives_exactly_one_row_each(tmp_path, corp
     rows = _rows(db)
     assert len(rows) == 12 == len(set(rows))
     assert {r[0] for r in rows} == {summary["run_id"]}
+
+
+def test_variants_are_points_of_their_own(tmp_path, corpus):
+    store = ResultStore(f"sqlite:///{tmp_path / 'r.db'}")
+    p = plan("hifigan-v1-lj", "fp32,int8-weight-only,onnx-fp32", corpus=str(corpus), limit=1,
+             metrics="mel_l1", idle_s=0.1)
+    assert p.config.calibration_ids == ("clip0", "clip1")
+    summary = run_bench(p, store, tmp_path / "audio", progress=False)
+    assert (summary.rows_written, summary.rows_failed) == (3, 0)
+    _, rows = load_result_rows(store.url)
+    by = {r["variant"]: r for r in rows}
+    assert by["fp32"]["variant_detail"] == {"variant": "fp32"}
+    assert by["int8-weight-only"]["bytes_on_disk"] < by["fp32"]["bytes_on_disk"] / 3
+    assert by["onnx-fp32"]["variant_detail"]["variant"] == "onnx-fp32"
+    for r in rows:  # every variant of the official model still speaks
+        assert r["mel_l1"] < 1.0 and r["energy_j"] > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 
 from greenvoc import __version__
@@ -9,10 +10,8 @@ from greenvoc.audio.corpus import Corpus, Utterance
 from greenvoc.audio.formats import open_corpus
 from greenvoc.errors import UsageError
 from greenvoc.metrics.registry import resolve_metrics
+from greenvoc.quantize import get_variant
 from greenvoc.vocoders import get_spec, list_specs
-
-#: Variants the benchmark knows today; quantized and exported variants join in issue 7.
-VARIANTS = ("fp32",)
 
 #: Metrics computed by default: the full suite of greenvoc.metrics.
 DEFAULT_METRICS: tuple[str, ...] | None = None
@@ -35,6 +34,9 @@ class BenchConfig:
     seed: int = 0
     warmup: bool = True
     idle_s: float = 2.0
+    #: utterances whose mels calibrate int8 variants (the first by id; recorded)
+    calibration_utterances: int = 2
+    calibration_ids: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self) | {"greenvoc": __version__}
@@ -95,8 +97,9 @@ def plan(
     names = _resolve_models(models)
     variant_names = tuple(variants.split(",")) if isinstance(variants, str) else tuple(variants)
     for v in variant_names:
-        if v not in VARIANTS:
-            raise UsageError(f"unknown variant {v!r}; valid variants: {', '.join(VARIANTS)}")
+        ok, why = get_variant(v).available()  # unknown → UsageError listing the variants
+        if not ok:
+            raise UsageError(f"variant {v!r} cannot run here: {why}")
     no_metrics = metrics == "none" or (metrics is not None and not isinstance(metrics, str)
                                         and len(metrics) == 0)
     metric_names = () if no_metrics else tuple(m.name for m in resolve_metrics(metrics))
@@ -107,6 +110,9 @@ def plan(
     config = BenchConfig(names, variant_names, corpus, limit, metrics=metric_names, **options)
     if config.repeat < 1:
         raise UsageError(f"--repeat must be at least 1, got {config.repeat}")
+    n_cal = min(config.calibration_utterances, len(opened.utterances))
+    calibration = tuple(u.id for u in sorted(opened.utterances, key=lambda u: u.id)[:n_cal])
+    config = dataclasses.replace(config, calibration_ids=calibration)
     items = []
     for name in names:
         weights = _has_weights(name)

@@ -24,6 +24,7 @@ from greenvoc.energy.meter import EnergyMeter
 from greenvoc.errors import GreenvocError
 from greenvoc.metrics.score import score_pair
 from greenvoc.provenance import environment
+from greenvoc.quantize import get_variant
 from greenvoc.store import ResultStore
 from greenvoc.store.results import add_result, done_keys, get_or_create_run, set_idle_power
 from greenvoc.vocoders import Vocoder, load_vocoder
@@ -118,14 +119,34 @@ class _Sweep:
         ):
             self.written += 1
 
+    def variant(self, voc: Vocoder, name: str) -> tuple[Vocoder, dict, dict]:
+        """The model in variant ``name``, its size on disk, and what was done to it."""
+        if name == "fp32":
+            return voc, {}, {"variant": "fp32"}
+        variant = get_variant(name)
+        mels = None
+        if variant.needs_calibration:
+            by_id = {u.id: u for u in self.plan.corpus.utterances}
+            mels = [voc.mel(load_audio(by_id[i].path, sample_rate=voc.sample_rate).samples)
+                    for i in self.plan.config.calibration_ids]
+        workdir = self.out_dir / ".variants" / f"{voc.name}-{name}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        result = variant.apply(voc, mels, workdir)
+        detail = dict(result.detail) | {
+            "variant": name, "calibration_ids": list(self.plan.config.calibration_ids)
+            if variant.needs_calibration else []}
+        return result.vocoder, {"bytes_on_disk": result.bytes_on_disk}, detail
+
     def model(self, item: PlanItem, todo: list, progress: Progress, task) -> None:
         try:
             voc = load_vocoder(item.model, device=self.plan.config.device,
                                seed=self.plan.config.seed)
-            facts = _model_facts(voc)
+            facts = _model_facts(voc)  # params and MACs of the fp32 architecture
+            voc, size, detail = self.variant(voc, item.variant)
+            facts |= size | {"variant_detail": detail}
             if self.plan.config.warmup:
                 _warm_up(voc, item)
-        except (GreenvocError, RuntimeError, OSError) as e:
+        except (GreenvocError, RuntimeError, OSError, ValueError) as e:
             family = "unknown"
             for utt in todo:
                 self.fail(item, utt.id, family, f"model could not be built or run: {e}")

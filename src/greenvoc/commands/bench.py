@@ -22,7 +22,9 @@ def register(subparsers) -> None:
         "bench", help="copy-synthesis sweep: energy, speed, memory, size and quality per model")
     p.add_argument("--models", default="hifigan-v1-lj,griffin-lim",
                    help="comma-separated names or 'all' (see `greenvoc zoo list`)")
-    p.add_argument("--variants", default="fp32", help="comma-separated variants (fp32)")
+    p.add_argument("--variants", default="fp32",
+                   help="comma-separated variants: fp32, int8-dynamic, int8-weight-only, bf16, "
+                   "fp16, onnx-fp32, onnx-int8, onnx-int8-conv")
     p.add_argument("--corpus", default="default", help="default, a folder, or FORMAT:PATH")
     p.add_argument("--limit", type=int, help="at most N utterances (sorted by id)")
     p.add_argument("--cost-only-limit", type=int, default=2,

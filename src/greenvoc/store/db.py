@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,12 @@ from greenvoc.errors import StoreError, UsageError
 from greenvoc.store.schema import SCHEMA_VERSION, Base, MeasurementRow, Meta
 
 DEFAULT_DB_PATH = Path("greenvoc-results") / "greenvoc.db"
+
+#: Columns added to existing tables, by the schema version that added them: (table, column,
+#: SQL type). New tables need no entry: ``create_all`` makes them.
+MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
+    3: [("results", "variant_detail", "JSON")],
+}
 
 
 def default_db_url() -> str:
@@ -68,8 +74,17 @@ class ResultStore:
                     "another --db"
                 )
             elif int(row.value) < SCHEMA_VERSION:
-                # Every change so far only added tables, which create_all above made.
+                self._migrate(session, int(row.value))
                 row.value = str(SCHEMA_VERSION)
+
+    def _migrate(self, session: Session, from_version: int) -> None:
+        """Add the columns of every later version that the existing tables lack."""
+        inspector = inspect(self.engine)
+        for version in sorted(v for v in MIGRATIONS if v > from_version):
+            for table, column, sql_type in MIGRATIONS[version]:
+                existing = {c["name"] for c in inspector.get_columns(table)}
+                if column not in existing:
+                    session.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
     def session(self) -> Session:
         return self._sessions()

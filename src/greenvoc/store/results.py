@@ -19,7 +19,7 @@ BASE_COLUMNS = (
     "run", "model", "variant", "family", "utterance", "has_weights", "audio_s", "compute_s",
     "rtf", "energy_j", "energy_j_per_audio_s", "energy_net_j", "energy_net_j_per_audio_s",
     "energy_measured", "energy_method", "peak_rss_bytes", "params", "bytes_on_disk",
-    "macs_per_audio_s", "audio_path", "error",
+    "macs_per_audio_s", "audio_path", "error", "variant_detail",
 )
 
 

@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-#: 1: measurements. 2: + runs, results (additive: older databases are migrated in place).
-SCHEMA_VERSION = 2
+#: 1: measurements. 2: + runs, results. 3: + results.variant_detail. Older databases are
+#: migrated in place (see ``greenvoc.store.db.MIGRATIONS``).
+SCHEMA_VERSION = 3
 
 
 class Base(DeclarativeBase):
@@ -89,3 +90,4 @@ class ResultRow(Base):
     metric_errors: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     audio_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    variant_detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)

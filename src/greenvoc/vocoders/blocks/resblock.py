@@ -50,4 +50,9 @@ class MRF(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return sum(b(x) for b in self.blocks) / len(self.blocks)
+        # Accumulate in place: one buffer instead of a new tensor per block (every block's
+        # output is a fresh tensor, so autograd is unaffected).
+        out = self.blocks[0](x)
+        for block in self.blocks[1:]:
+            out.add_(block(x))
+        return out.div_(len(self.blocks))

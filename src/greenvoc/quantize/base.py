@@ -1,0 +1,121 @@
+"""What a quantization variant is: a named recipe that turns a ``Vocoder`` into another one.
+
+A :class:`Variant` is configuration (a name, whether it needs calibration mels, a probe that says
+whether this machine can run it, and the function that applies it); every variant lives once in
+:data:`VARIANTS`. Applying one gives a :class:`VariantResult`: the new vocoder (same spec, same
+``synthesize`` contract), the size of its serialized form, and a ``detail`` dict that says what
+was actually done, including when nothing was (``int8-dynamic`` on a conv-only model).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from greenvoc.errors import UsageError
+from greenvoc.vocoders.base import Vocoder, VocoderError, unknown_name
+from greenvoc.vocoders.torch_vocoder import TorchVocoder
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """vocoder: the variant, ready to ``synthesize``; bytes_on_disk: size of its serialized
+    form (``torch.save`` of the state it needs, or the ``.onnx`` file); detail: what was done
+    (layers touched, calibration set size, formats, library versions), JSON-serializable."""
+
+    vocoder: Vocoder
+    bytes_on_disk: int
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def megabytes_on_disk(self) -> float:
+        return self.bytes_on_disk / 1e6
+
+
+ApplyFn = Callable[[Vocoder, "list[torch.Tensor] | None", Path], VariantResult]
+
+
+def _always() -> tuple[bool, str]:
+    return True, "runs everywhere torch runs"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """name: the key in :data:`VARIANTS`; needs_calibration: ``apply`` wants representative
+    mels ((n_mels, T) each, from the vocoder's front-end); probe: () → (can run here, why)."""
+
+    name: str
+    description: str
+    needs_calibration: bool
+    apply_fn: ApplyFn
+    probe: Callable[[], tuple[bool, str]] = _always
+
+    def available(self) -> tuple[bool, str]:
+        """(runs on this machine, a sentence saying why or how well)."""
+        return self.probe()
+
+    def apply(self, voc: Vocoder, calibration_mels: list[torch.Tensor] | None,
+              workdir: Path) -> VariantResult:
+        """Build the variant of ``voc``; its files go under ``workdir`` (created)."""
+        ok, why = self.available()
+        if not ok:
+            raise UsageError(f"variant {self.name!r} cannot run here: {why}")
+        if self.needs_calibration and not calibration_mels:
+            raise UsageError(
+                f"variant {self.name!r} needs calibration mels: pass a few (n_mels, T) mels of "
+                f"real speech from {voc.name}'s front-end ({voc.spec.mel_preset!r})"
+            )
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        return self.apply_fn(voc, calibration_mels, workdir)
+
+
+VARIANTS: dict[str, Variant] = {}
+
+
+def register(variant: Variant) -> Variant:
+    if variant.name in VARIANTS:
+        raise ValueError(f"variant {variant.name!r} is registered twice")
+    VARIANTS[variant.name] = variant
+    return variant
+
+
+def get_variant(name: str) -> Variant:
+    """The registered variant ``name``; an unknown name is a :class:`UsageError` listing all."""
+    if name not in VARIANTS:
+        raise unknown_name("quantization variant", name, list(VARIANTS))
+    return VARIANTS[name]
+
+
+def torch_module(voc: Vocoder, variant: str) -> torch.nn.Module:
+    """The generator inside a :class:`TorchVocoder`; other vocoders (WORLD) cannot be cast."""
+    if not isinstance(voc, TorchVocoder):
+        raise VocoderError(
+            f"variant {variant!r} needs a torch vocoder; {voc.name} is a "
+            f"{type(voc).__name__} (DSP analysis–synthesis has no weights to quantize)"
+        )
+    return voc.module
+
+
+def saved_bytes(obj: Any, path: Path) -> int:
+    """``torch.save(obj, path)`` and the file's size in bytes."""
+    torch.save(obj, path)
+    return path.stat().st_size
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The ISA flags of the first CPU in ``/proc/cpuinfo`` (empty where there is none)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
