@@ -86,9 +86,9 @@ def demo_models() -> tuple[str, ...]:
     """Every zoo entry with weights (official HiFi-GAN, DSP baselines) for cost and quality,
     then every other architecture for cost only, except :data:`DEMO_SKIP`."""
     from greenvoc.vocoders import list_specs
-    from greenvoc.vocoders.registry import weights_path
+    from greenvoc.vocoders.registry import has_usable_weights
 
     specs = list_specs()
-    ready = [s.name for s in specs if s.family == "dsp" or weights_path(s) is not None]
+    ready = [s.name for s in specs if has_usable_weights(s)]
     rest = [s.name for s in specs if s.name not in ready and s.name not in DEMO_SKIP]
     return (*ready, *rest)

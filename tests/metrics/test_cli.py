@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from greenvoc.cli import main as cli_main
 from greenvoc.commands import score as score_command
 
 from .conftest import add_noise, write
@@ -24,7 +25,7 @@ def test_json_document(tmp_path, speech, capsys):
     write(tmp_path / "ref" / "b.wav", clean)
     write(tmp_path / "est" / "a.wav", add_noise(clean, 10))
     write(tmp_path / "est" / "b.wav", clean[:100] * 0)  # silent: a per-file error
-    code = score_command.main([
+    code = cli_main(["score",
         "--ref", str(tmp_path / "ref"), "--est", str(tmp_path / "est"),
         "--metrics", "stoi,pesq_wb", "--workers", "1", "--json",
     ])
@@ -42,7 +43,7 @@ def test_json_document(tmp_path, speech, capsys):
 
 
 def test_unknown_metric_exits_2_listing_names(tmp_path, capsys):
-    code = score_command.main(["--ref", str(tmp_path), "--est", str(tmp_path),
+    code = cli_main(["score", "--ref", str(tmp_path), "--est", str(tmp_path),
                                "--metrics", "stoi,bogus"])
     err = capsys.readouterr().err
     assert code == 2 and "bogus" in err and "pesq_wb" in err and "dnsmos_ovrl" in err
@@ -50,14 +51,14 @@ def test_unknown_metric_exits_2_listing_names(tmp_path, capsys):
 
 def test_table_output_goes_to_stderr(tmp_path, speech, capsys):
     ref = write(tmp_path / "r.wav", speech[:32000])
-    code = score_command.main(["--ref", str(ref), "--est", str(ref), "--metrics", "stoi"])
+    code = cli_main(["score", "--ref", str(ref), "--est", str(ref), "--metrics", "stoi"])
     captured = capsys.readouterr()
     assert code == 0 and captured.out == ""
 
 
 def test_nothing_scored_exits_1(tmp_path, capsys):
     silent = write(tmp_path / "s.wav", np.zeros(16000, np.float32))
-    code = score_command.main(["--ref", str(silent), "--est", str(silent), "--metrics", "stoi",
+    code = cli_main(["score", "--ref", str(silent), "--est", str(silent), "--metrics", "stoi",
                                "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 1 and "silent" in doc["files"][0]["error"]

@@ -12,6 +12,7 @@ from greenvoc.errors import UsageError
 from greenvoc.metrics.registry import resolve_metrics
 from greenvoc.quantize import get_variant
 from greenvoc.vocoders import get_spec, list_specs
+from greenvoc.vocoders.registry import has_usable_weights
 
 #: Metrics computed by default: the full suite of greenvoc.metrics.
 DEFAULT_METRICS: tuple[str, ...] | None = None
@@ -73,13 +74,6 @@ def _resolve_models(models: str | tuple[str, ...] | list[str]) -> tuple[str, ...
     return tuple(dict.fromkeys(names))
 
 
-def _has_weights(name: str) -> bool:
-    from greenvoc.vocoders.registry import weights_path
-
-    spec = get_spec(name)
-    return spec.family == "dsp" or weights_path(spec) is not None
-
-
 def plan(
     models: str | tuple[str, ...],
     variants: str | tuple[str, ...] = ("fp32",),
@@ -115,7 +109,7 @@ def plan(
     config = dataclasses.replace(config, calibration_ids=calibration)
     items = []
     for name in names:
-        weights = _has_weights(name)
+        weights = has_usable_weights(get_spec(name))
         utts = utterances if weights else utterances[: config.cost_only_limit]
         items.extend(PlanItem(name, v, utts, weights) for v in variant_names)
     return Plan(config, opened, tuple(items))

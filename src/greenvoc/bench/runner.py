@@ -60,11 +60,7 @@ def _model_facts(voc: Vocoder) -> dict[str, Any]:
 
 def _warm_up(voc: Vocoder, plan_item: PlanItem) -> None:
     wave = load_audio(plan_item.utterances[0].path, sample_rate=voc.sample_rate).samples
-    clip = wave[: voc.sample_rate // 2]
-    if voc.spec.uses_waveform:
-        voc.copy_synthesize(clip)
-    else:
-        voc.synthesize(voc.mel(clip).to(voc.device))
+    voc.copy_synthesize(wave[: voc.sample_rate // 2])
 
 
 class _Sweep:

@@ -4,18 +4,15 @@ A thin layer over :func:`greenvoc.metrics.score_folders` and :func:`greenvoc.met
 it parses, prints a per-file table and the means with their 95 % CIs (stderr), or one JSON
 document (stdout) with ``--json``. Exit 0 when at least one value was computed, 1 when nothing
 could be scored, 2 for a usage error (unknown metric, REF/EST that do not match).
-
-Run standalone with ``python -m greenvoc.commands.score --ref REF --est EST``.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import sys
 
 from greenvoc.commands._output import add_json_flag, console, emit_json
-from greenvoc.errors import GreenvocError, UsageError
+from greenvoc.errors import UsageError
 from greenvoc.metrics.pairing import MAX_OFFSET_SAMPLES
 
 
@@ -118,19 +115,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_tables(metrics, scores, summary)
     return 0 if any(v.n for v in summary.values()) else 1
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (``python -m greenvoc.commands.score``), same exit codes as the CLI."""
-    parser = argparse.ArgumentParser(prog="greenvoc score")
-    _add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except GreenvocError as e:
-        print(f"greenvoc score: error: {e}", file=sys.stderr)
-        return e.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

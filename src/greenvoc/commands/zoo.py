@@ -12,7 +12,7 @@ from greenvoc.commands._output import add_json_flag, console, emit_json
 from greenvoc.vocoders import get_spec, list_specs, load_vocoder
 from greenvoc.vocoders.inspect import count_params
 from greenvoc.vocoders.pull import pull_checkpoint
-from greenvoc.vocoders.registry import weights_path
+from greenvoc.vocoders.registry import has_usable_weights, weights_path
 
 
 def register(subparsers) -> None:
@@ -42,7 +42,6 @@ def register(subparsers) -> None:
 
 
 def _row(spec) -> dict:
-    path = weights_path(spec)
     return {
         "name": spec.name,
         "family": spec.family,
@@ -52,7 +51,7 @@ def _row(spec) -> dict:
         "hop_length": spec.hop_length,
         "mel_preset": spec.mel_preset,
         "weights": spec.weights.kind,
-        "weights_available": path is not None or spec.family == "dsp",
+        "weights_available": has_usable_weights(spec),
         "uses_waveform": spec.uses_waveform,
     }
 

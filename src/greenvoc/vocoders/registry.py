@@ -71,6 +71,12 @@ def weights_path(spec: VocoderSpec, user_path: str | Path | None = None) -> Path
     return None
 
 
+def has_usable_weights(spec: VocoderSpec) -> bool:
+    """Whether the entry can be judged on quality here: a DSP method (nothing to learn) or a
+    model whose checkpoint is found (bundled, cached or pulled)."""
+    return spec.family == "dsp" or weights_path(spec) is not None
+
+
 def load_vocoder(
     name: str,
     weights: str | Path | None = None,
