@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.greenvoc-installed
 # torch pinned: 2.13.0 is the CPU build on local disk here; an unpinned torch pulls a CUDA build.
 TORCH  := torch==2.13.0
 
-.PHONY: install demo test lint bench clean
+.PHONY: install browser demo test lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,14 @@ demo: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 
-test: install lint
+# The listening test's browser test drives Debian's Chromium through Playwright (no download).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] \
+	  && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	  || echo "note: chromium not found and not root: the browser test will be skipped \
+	(sudo apt-get install chromium)"; }
+
+test: install lint browser
 	$(BIN)/python -m pytest -q
 
 bench: install
