@@ -22,8 +22,10 @@ PADDINGS = ("center", "same")
 
 
 def polar(magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
-    """magnitude · e^{i·phase}, element-wise; both real (B, bins, frames)."""
-    return torch.polar(magnitude, phase)
+    """magnitude · e^{i·phase}, element-wise; both real (B, bins, frames). Computed in float32:
+    complex half is not supported by ``torch.polar`` nor by the FFTs that follow, so an fp16 or
+    bf16 model keeps its Fourier head in full precision."""
+    return torch.polar(magnitude.float(), phase.float())
 
 
 class ISTFT(nn.Module):
@@ -52,7 +54,7 @@ class ISTFT(nn.Module):
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         if self.padding == "center":
             return torch.istft(spec, self.n_fft, self.hop_length, self.n_fft,
-                               window=self.window, center=True)
+                               window=self.window.float(), center=True)
         return self._same(spec)
 
     def _same(self, spec: torch.Tensor) -> torch.Tensor:
@@ -60,10 +62,11 @@ class ISTFT(nn.Module):
         frames = spec.shape[-1]
         total = (frames - 1) * hop + n_fft
         trim = (n_fft - hop) // 2
-        segments = torch.fft.irfft(spec, n=n_fft, dim=1) * self.window[None, :, None]
+        window = self.window.float()  # an fp16/bf16 model keeps its head in float32
+        segments = torch.fft.irfft(spec, n=n_fft, dim=1) * window[None, :, None]
         audio = F.fold(segments, output_size=(1, total), kernel_size=(1, n_fft),
                        stride=(1, hop))[:, 0, 0, trim:total - trim]
-        squared = self.window.square()[None, :, None].expand(1, n_fft, frames)
+        squared = window.square()[None, :, None].expand(1, n_fft, frames)
         envelope = F.fold(squared, output_size=(1, total), kernel_size=(1, n_fft),
                           stride=(1, hop))[0, 0, 0, trim:total - trim]
         # With hop ≤ win/2 the trimmed envelope is bounded away from zero; the floor only

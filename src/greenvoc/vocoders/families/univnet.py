@@ -70,19 +70,21 @@ class UnivnetGenerator(nn.Module):
         self.conv_post = nn.Conv1d(c, 1, 7, padding=3, padding_mode="reflect")
         self.hop_length = hop
 
-    def noise(self, frames: int, batch: int, device: torch.device) -> torch.Tensor:
+    def noise(self, frames: int, batch: int, device: torch.device,
+              dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """(batch, noise_dim, frames) standard normal from ``noise_seed``, one draw shared by
-        the batch."""
+        the batch, drawn in float32 (the same draw at every precision) and cast to ``dtype``."""
         gen = torch.Generator().manual_seed(self.config.noise_seed)
         z = torch.randn(1, self.config.noise_dim, frames, generator=gen)
-        return z.to(device).expand(batch, -1, -1)
+        return z.to(device, dtype).expand(batch, -1, -1)
 
     def forward(self, mel: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         cfg = self.config
         frames = mel.shape[-1]
         if cfg.pad_frames:
             mel = F.pad(mel, (0, cfg.pad_frames), value=cfg.silence_log_mel)
-        z = noise if noise is not None else self.noise(mel.shape[-1], mel.shape[0], mel.device)
+        z = noise if noise is not None else self.noise(mel.shape[-1], mel.shape[0], mel.device,
+                                                        mel.dtype)
         x = self.conv_pre(z)
         for block in self.res_stack:
             x = block(x, mel)
