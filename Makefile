@@ -42,6 +42,10 @@ bench: install
 	$(BIN)/python benchmarks/metrics_throughput.py
 	$(BIN)/python benchmarks/vocoder_speed.py
 	$(BIN)/python benchmarks/bench_overhead.py
+	$(BIN)/python benchmarks/quantize_gain.py
+	$(BIN)/python benchmarks/listen_load.py
+	$(BIN)/python benchmarks/train_step_energy.py
+	# benchmarks/gpu_inference_energy.py needs a CUDA GPU: run it by hand there
 
 clean:
 	rm -rf $(VENV) greenvoc-results .pytest_cache .ruff_cache .hypothesis

@@ -15,7 +15,8 @@ from greenvoc.errors import GreenvocError
 
 #: Subcommand modules under greenvoc.commands, in the order ``--help`` lists them.
 COMMAND_MODULES = (
-    "measure", "score", "zoo", "bench", "pareto", "report", "hardware", "demo",
+    "measure", "score", "zoo", "bench", "pareto", "report", "hardware", "demo", "listen",
+    "train", "footprint", "survey", "quantize",
 )
 
 

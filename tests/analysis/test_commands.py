@@ -67,7 +67,19 @@ def test_report_command(tmp_path, capsys):
     assert report.run(args) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["html"].endswith("report.html") and len(doc["figures"]) == 3
-    assert (tmp_path / "report.html").is_file()
+    html = (tmp_path / "report.html").read_text()
+    # the context of the layers above the analysis: published footprints and the survey chart
+    assert "<h2>Training footprint of published models</h2>" in html
+    assert "<h2>What papers report</h2>" in html
+    assert (tmp_path / "survey_shares.png").stat().st_size > 1000
+
+
+def test_report_without_context(tmp_path, capsys):
+    args = parse(report, ["--out", str(tmp_path), "--no-context", "--json",
+                          "--resamples", "20"], zoo_rows())
+    assert report.run(args) == 0
+    html = (tmp_path / "report.html").read_text()
+    assert "What papers report" not in html and "<h2>Pareto front" in html
 
 
 def test_pareto_and_report_read_a_real_database(tmp_path, capsys):

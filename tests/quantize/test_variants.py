@@ -19,20 +19,25 @@ FRAMES = 8
 # Minimum SNR (dB) of each variant's audio against fp32 on hifigan-v2 (random weights, random
 # log-mel-like input). Measured on this machine (torch 2.13 CPU, onnxruntime 1.32, 3 input
 # seeds, 8 and 32 frames): bf16 ≈ 40, fp16 ≈ 60, int8-weight-only ≈ 45, onnx-int8 ≈ 27–30,
-# onnx-int8-conv ≈ 37.
+# onnx-int8-conv ≈ 37, int8-static ≈ 42, int8-mixed ≈ 28–32 (nothing fragile enough to keep
+# float on random weights: it is onnx-int8 on convs only), int4-weight-only ≈ 24.
 # Bounds sit ~10 dB under, above the noise floor each format implies: bf16 keeps 8 mantissa
 # bits (≈ 48 dB per op, accumulating over ~80 layers), fp16 11 bits, int8 weights ≈ 45 dB per
-# layer, onnx-int8 also rounds every activation to uint8 with MinMax ranges from two
-# calibration mels (onnx-int8-conv fewer of them). Random weights flatter int8: on the real
-# HiFi-GAN V1 the same recipes lose far more (see test_real_model.py).
+# layer (int4, groups of 64: ≈ 25 dB), onnx-int8 also rounds every activation to uint8 with
+# MinMax ranges from two calibration mels (onnx-int8-conv fewer of them). Random weights
+# flatter int8: on the real HiFi-GAN V1 the same recipes lose far more (test_real_model.py).
 MIN_SNR_DB = {"bf16": 30.0, "fp16": 45.0, "int8-weight-only": 35.0, "onnx-int8": 20.0,
-              "onnx-int8-conv": 27.0}
+              "onnx-int8-conv": 27.0, "int8-static": 32.0, "int8-mixed": 20.0,
+              "int4-weight-only": 18.0}
 
 # fp32 size / variant size. Exact ratios here: 1.98 (16-bit), 3.61 (int8 weights + fp32
 # scales and biases), 3.07 (onnx-int8: int32 biases, per-channel scales and zero points), 1.98
-# (onnx-int8-conv: the ConvTranspose weights, a third of V2's, and conv_pre/conv_post stay fp32).
+# (onnx-int8-conv: the ConvTranspose weights, a third of V2's, and conv_pre/conv_post stay fp32),
+# 3.57 (int8-static: int8 weights, per-channel scales, int64 zero points), 3.16 (int8-mixed:
+# ConvTranspose weights int8-stored too), 6.86 (int4: 4.25 bits a weight, fp32 biases).
 MIN_SIZE_RATIO = {"bf16": 1.9, "fp16": 1.9, "int8-weight-only": 3.3, "onnx-int8": 2.7,
-                  "onnx-int8-conv": 1.8}
+                  "onnx-int8-conv": 1.8, "int8-static": 3.3, "int8-mixed": 2.9,
+                  "int4-weight-only": 6.5}
 
 
 def _mel(frames: int, seed: int) -> torch.Tensor:
@@ -156,7 +161,7 @@ def test_fp32_variant_leaves_the_original_untouched(results, voc):
 
 def test_unknown_variant_lists_the_names():
     with pytest.raises(UsageError, match="int8-dynamic") as info:
-        get_variant("int4-magic")
+        get_variant("int2-magic")
     assert "onnx-int8" in str(info.value)
 
 

@@ -73,7 +73,7 @@ def default_floor(quality: str | Objective) -> float:
     from greenvoc.metrics.registry import get_metric
 
     q = get_objective(quality, "quality")
-    lo, hi = get_metric(q.name).range
+    lo, hi = q.range if q.range is not None else get_metric(q.name).range
     floor = lo if q.higher_is_better else hi
     if not math.isfinite(floor):
         raise UsageError(

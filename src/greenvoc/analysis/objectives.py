@@ -2,8 +2,9 @@
 
 An :class:`Objective` is a result-row column with a direction. Cost columns are declared in
 :data:`COST_OBJECTIVES` (all lower-is-better, with units). Quality objectives are the metrics of
-:mod:`greenvoc.metrics.registry`; their direction is ``Metric.higher_is_better``, never guessed
-from the name.
+:mod:`greenvoc.metrics.registry` (their direction is ``Metric.higher_is_better``, never guessed
+from the name) and the human ratings of :data:`HUMAN_OBJECTIVES`, which
+:func:`greenvoc.analysis.runs.load_run` attaches from the listening tests of the run.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Objective:
     unit: str
     kind: str
     label: str
+    #: (worst, best) ends of the scale where it is bounded and not a metric's (human ratings)
+    range: tuple[float, float] | None = None
 
     @property
     def sign(self) -> float:
@@ -61,13 +64,24 @@ COST_OBJECTIVES: Mapping[str, Objective] = MappingProxyType({
 })
 
 
+#: Quality columns rated by people (``greenvoc listen``), not computed by a metric.
+HUMAN_OBJECTIVES: Mapping[str, Objective] = MappingProxyType({
+    o.name: o for o in (
+        Objective("human_mos", True, "MOS 1–5", "quality", "human MOS (P.808 ACR)", (1.0, 5.0)),
+        Objective("human_mushra", True, "MUSHRA 0–100", "quality",
+                  "human MUSHRA score (BS.1534)", (0.0, 100.0)),
+    )
+})
+
+
 def _quality_objectives() -> dict[str, Objective]:
     from greenvoc.metrics.registry import METRICS
 
-    return {
+    metrics = {
         m.name: Objective(m.name, m.higher_is_better, m.unit, "quality", m.name)
         for m in METRICS.values()
     }
+    return metrics | dict(HUMAN_OBJECTIVES)
 
 
 def objective_names(kind: str | None = None) -> tuple[str, ...]:

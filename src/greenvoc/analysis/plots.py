@@ -17,7 +17,7 @@ from greenvoc.analysis.study import ParetoAnalysis
 DPI = 110
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -57,18 +57,18 @@ def _scatter(ax, points: Sequence[Point], x: str, y: str, colours: dict) -> None
                     fontsize=7)
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path
 
 
 def plot_quality_vs_cost(analysis: ParetoAnalysis, path: Path) -> Path:
     """Quality (y) vs cost (x) of the ranked models, the front drawn as a staircase."""
-    plt = _pyplot()
+    plt = pyplot()
     q, c = analysis.quality, analysis.cost
     pts = [m.point for m in analysis.models]
     fig, ax = plt.subplots(figsize=(8, 5.5))
@@ -84,7 +84,7 @@ def plot_quality_vs_cost(analysis: ParetoAnalysis, path: Path) -> Path:
     ax.grid(alpha=0.3)
     if pts:
         ax.legend(fontsize=8, loc="best")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def size_column(points: Sequence[Point]) -> str:
@@ -96,7 +96,7 @@ def size_column(points: Sequence[Point]) -> str:
 
 def plot_quality_vs_size(analysis: ParetoAnalysis, path: Path) -> Path:
     """Quality vs model size (bytes on disk, or parameters where sizes are missing)."""
-    plt = _pyplot()
+    plt = pyplot()
     pts = [m.point for m in analysis.models] + analysis.unranked
     col = size_column(pts)
     fig, ax = plt.subplots(figsize=(8, 5.5))
@@ -108,13 +108,13 @@ def plot_quality_vs_size(analysis: ParetoAnalysis, path: Path) -> Path:
     ax.grid(alpha=0.3)
     if pts:
         ax.legend(fontsize=8, loc="best")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_energy_by_family(points: Sequence[Point], path: Path,
                           column: str = "energy_j_per_audio_s") -> Path:
     """One bar per (model, variant), grouped and coloured by family; estimated energy hatched."""
-    plt = _pyplot()
+    plt = pyplot()
     pts = sorted((p for p in points if p.get(column) is not None and math.isfinite(p.get(column))),
                  key=lambda p: (p.family, p.get(column)))
     colours = family_colours(points)
@@ -133,4 +133,4 @@ def plot_energy_by_family(points: Sequence[Point], path: Path,
     ax.grid(axis="y", alpha=0.3)
     if pts:
         ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)

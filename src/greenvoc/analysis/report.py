@@ -132,8 +132,13 @@ def render_report(info: Mapping, rows: Sequence[Mapping], out_dir: str | Path, *
                   country: str | None = None, pue: float | None = None,
                   quality: str = DEFAULT_QUALITY, cost: str = DEFAULT_COST,
                   n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-                  embed: bool = True) -> Report:
-    """Write the report of one run into ``out_dir`` (created); returns what was written."""
+                  embed: bool = True, extra_sections: Sequence[str] = ()) -> Report:
+    """Write the report of one run into ``out_dir`` (created); returns what was written.
+
+    extra_sections: HTML fragments (each opening with its own ``<h2>``) from the layers above
+    analysis (training runs, the published-model footprints, the literature survey), placed
+    after the deployment projection.
+    """
     from greenvoc.energy.carbon import resolve_carbon_settings
 
     settings = resolve_carbon_settings(country, pue)
@@ -175,6 +180,7 @@ def render_report(info: Mapping, rows: Sequence[Mapping], out_dir: str | Path, *
     body += [h.text("h2", "Cost of every model (means over utterances)"),
              _cost_table(a.points)]
     body += [h.text("h2", "Deployment projection"), _projection_table(projs, settings)]
+    body += list(extra_sections)
     body += [h.text("h2", "Method"), _method_section(a)]
     body += [h.text("h2", "Run"), _run_section(info)]
     path = out / "report.html"

@@ -105,7 +105,11 @@ def plan(
     if config.repeat < 1:
         raise UsageError(f"--repeat must be at least 1, got {config.repeat}")
     n_cal = min(config.calibration_utterances, len(opened.utterances))
-    calibration = tuple(u.id for u in sorted(opened.utterances, key=lambda u: u.id)[:n_cal])
+    # Calibrate quantized variants on utterances the sweep does not score where the corpus has
+    # them (those past --limit, then synthetic ones), so quality is judged on held-out audio.
+    tested = {u.id for u in utterances}
+    calibration = tuple(u.id for u in sorted(
+        opened.utterances, key=lambda u: (u.id in tested, not u.synthetic, u.id))[:n_cal])
     config = dataclasses.replace(config, calibration_ids=calibration)
     items = []
     for name in names:

@@ -23,8 +23,9 @@ def register(subparsers) -> None:
     p.add_argument("--models", default="hifigan-v1-lj,griffin-lim",
                    help="comma-separated names or 'all' (see `greenvoc zoo list`)")
     p.add_argument("--variants", default="fp32",
-                   help="comma-separated variants: fp32, int8-dynamic, int8-weight-only, bf16, "
-                   "fp16, onnx-fp32, onnx-int8, onnx-int8-conv")
+                   help="comma-separated variants: fp32, int8-dynamic, int8-static, "
+                   "int8-mixed, int8-weight-only, int4-weight-only, bf16, fp16, onnx-fp32, "
+                   "onnx-int8, onnx-int8-conv (see `greenvoc quantize --help`)")
     p.add_argument("--corpus", default="default", help="default, a folder, or FORMAT:PATH")
     p.add_argument("--limit", type=int, help="at most N utterances (sorted by id)")
     p.add_argument("--cost-only-limit", type=int, default=2,
@@ -35,7 +36,9 @@ def register(subparsers) -> None:
                    help="comma-separated quality metrics (default: all; 'none' for cost only)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, help="torch intra-op threads")
-    p.add_argument("--repeat", type=int, default=1, help="syntheses per utterance (averaged)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="syntheses per utterance (averaged); on CUDA at least as many as "
+                        "fill a 1 s window, after one unmetered call")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="greenvoc-results/audio", help="where audio is written")
     add_db_flag(p)

@@ -55,9 +55,12 @@ def run(args: argparse.Namespace) -> int:
                         console=console)
     info, rows = load_result_rows(store.url, summary.run_id)
     from greenvoc.analysis.report import render_report
+    from greenvoc.commands.report import context_sections
 
-    report = render_report(info, rows, Path(args.out) / "report",
-                           country=carbon.intensity.code, pue=carbon.pue)
+    out = Path(args.out) / "report"
+    report = render_report(info, rows, out, country=carbon.intensity.code, pue=carbon.pue,
+                           extra_sections=context_sections(store.url, out, carbon.intensity.code,
+                                                           carbon.pue))
     analysis = analyze(rows)
     wall_s = time.monotonic() - t0
     if args.json:

@@ -1,13 +1,17 @@
 """``greenvoc report``: a self-contained HTML report of a benchmark run, with PNG plots and a
 CSV, plus a projection of the energy and carbon of synthesising 1,000 hours of speech.
 
-A thin layer over :func:`greenvoc.analysis.report.render_report`. Exit 0 when the report was
-written, 2 for a usage error (unknown metric, country code, PUE < 1).
+A thin layer over :func:`greenvoc.analysis.report.render_report`, to which it adds the
+sections of the layers above the analysis: the training runs of the same database, the
+footprint of published models and the literature survey (``--no-context`` leaves the last two
+out). Exit 0 when the report was written, 2 for a usage error (unknown metric, country
+code, PUE < 1).
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from greenvoc.analysis.runs import add_run_flag, run_from_args
 from greenvoc.commands._output import add_db_flag, add_json_flag, console, emit_json
@@ -30,10 +34,35 @@ def register(subparsers) -> None:
                         "GREENVOC_COUNTRY, config file, else world average)")
     p.add_argument("--pue", type=float, default=None, metavar="P",
                    help="data-centre PUE >= 1.0 (default: GREENVOC_PUE, config file, else 1.0)")
+    p.add_argument("--no-context", action="store_true",
+                   help="leave out the published-model footprints and the literature survey")
     add_analysis_flags(p)
     add_db_flag(p)
     add_json_flag(p)
     p.set_defaults(func=run)
+
+
+def context_sections(db_url: str | None, out_dir: str | Path, country: str | None = None,
+                     pue: float | None = None, *, training: bool = True,
+                     published: bool = True) -> list[str]:
+    """HTML sections from training, footprint and survey, in the report's reading order.
+
+    training: add the training runs of ``db_url`` (if it holds any); published: add the
+    published-model footprints and the literature survey."""
+    sections = []
+    if training:
+        from greenvoc.store.db import ResultStore
+        from greenvoc.train.report import training_section_html
+
+        html = training_section_html(ResultStore(db_url), Path(out_dir))
+        if html:
+            sections.append(html)
+    if published:
+        from greenvoc.footprint.report import published_section_html, survey_section_html
+
+        sections.append(published_section_html(country, pue))
+        sections.append(survey_section_html(Path(out_dir)))
+    return sections
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +78,11 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[dim]rendering the report of {len(rows)} result rows…[/]")
     report = render_report(info, rows, args.out, country=args.country, pue=args.pue,
                            quality=args.quality, cost=args.cost, n_resamples=args.resamples,
-                           seed=args.seed)
+                           seed=args.seed, extra_sections=context_sections(
+                               args.db, args.out, args.country, args.pue,
+                               # rows handed in (notebooks): there is no database to read
+                               training=getattr(args, "result", None) is None,
+                               published=not args.no_context))
     if args.json:
         emit_json({"html": str(report.html), "figures": [str(p) for p in report.figures],
                    "csv": str(report.csv), "n_models": len(report.analysis.points),

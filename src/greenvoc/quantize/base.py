@@ -40,6 +40,11 @@ class VariantResult:
 ApplyFn = Callable[[Vocoder, "list[torch.Tensor] | None", Path], VariantResult]
 
 
+class NotApplicable(VocoderError):
+    """The variant does not apply to this model (no layer of the kind it quantizes, no torch
+    module): recorded as *not applicable* with this reason, never run as fp32 under its name."""
+
+
 def _always() -> tuple[bool, str]:
     return True, "runs everywhere torch runs"
 
@@ -70,9 +75,43 @@ class Variant:
                 f"variant {self.name!r} needs calibration mels: pass a few (n_mels, T) mels of "
                 f"real speech from {voc.name}'s front-end ({voc.spec.mel_preset!r})"
             )
+        if calibration_mels:
+            check_calibration(voc, calibration_mels)
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
-        return self.apply_fn(voc, calibration_mels, workdir)
+        result = self.apply_fn(voc, calibration_mels, workdir)
+        result.detail.setdefault("param_bytes", param_bytes(result.vocoder))
+        return result
+
+
+def check_calibration(voc: Vocoder, mels: list[torch.Tensor]) -> None:
+    """Each calibration mel must be (n_mels, T) or (1, n_mels, T) of ``voc``'s MelConfig."""
+    n_mels = voc.mel_config.n_mels
+    for i, mel in enumerate(mels):
+        if mel.dim() not in (2, 3) or mel.shape[-2] != n_mels or mel.shape[-1] < 1:
+            raise UsageError(
+                f"calibration mel {i} has shape {tuple(mel.shape)}; {voc.name} takes "
+                f"(n_mels={n_mels}, T) mels from its {voc.spec.mel_preset!r} front-end: "
+                "compute the calibration set with that model's MelConfig"
+            )
+
+
+def param_bytes(voc: Vocoder) -> int | None:
+    """Bytes the variant's weights take in memory: the torch module's parameters and buffers,
+    or what the vocoder reports itself (``param_bytes()``, e.g. ONNX initializers)."""
+    own = getattr(voc, "param_bytes", None)
+    if callable(own):
+        return own()
+    module = getattr(voc, "module", None)
+    if not isinstance(module, torch.nn.Module):
+        return None
+    tensors = {id(t): t for t in (*module.parameters(), *module.buffers())}
+    for name in dir(module):
+        if name.startswith("_frozen_param"):  # PT2E-converted graphs keep int8 weights here
+            value = getattr(module, name, None)
+            if isinstance(value, torch.Tensor):
+                tensors[id(value)] = value
+    return sum(t.numel() * t.element_size() for t in tensors.values())
 
 
 VARIANTS: dict[str, Variant] = {}

@@ -37,6 +37,7 @@ from greenvoc.quantize.onnx_variants import (
     quantized_ops,
     runtime_ops,
 )
+from greenvoc.quantize.onnx_weights import store_float_weights_int8
 from greenvoc.vocoders.base import Vocoder, VocoderError
 
 _COMPUTE = ("Conv", "ConvTranspose", "MatMul", "Gemm")
@@ -46,12 +47,15 @@ _COMPUTE = ("Conv", "ConvTranspose", "MatMul", "Gemm")
 class OnnxInt8Recipe:
     """activation: uint8 (asymmetric, what AVX2/AVX-512 u8s8 kernels want) or int8;
     op_types: op types to quantize, None for every type onnxruntime supports;
-    first_last_float: keep the first and last compute node (Conv, MatMul, …) in float."""
+    first_last_float: keep the first and last compute node (Conv, MatMul, …) in float;
+    int8_storage_for_float: store the weights of the convolutions left float as int8 (float
+    compute on rounded weights), see :mod:`greenvoc.quantize.onnx_weights`."""
 
     activation: Literal["uint8", "int8"] = "uint8"
     op_types: tuple[str, ...] | None = None
     first_last_float: bool = False
     calibration: Literal["MinMax", "Entropy", "Percentile"] = "MinMax"
+    int8_storage_for_float: bool = False
 
 
 class MelReader:
@@ -77,6 +81,18 @@ def first_last_compute_nodes(path: Path) -> list[str]:
     return sorted({names[0], names[-1]}) if names else []
 
 
+def equal_chunks(mels: list[torch.Tensor], frames: int = 64) -> list[torch.Tensor]:
+    """The mels cut into (n_mels, F) chunks of one length F = min(frames, shortest mel)."""
+    size = min(frames, *(m.shape[-1] for m in mels))
+    return [m[:, i:i + size] for m in mels for i in range(0, m.shape[-1] - size + 1, size)]
+
+
+def node_names(path: Path) -> set[str]:
+    import onnx
+
+    return {n.name for n in onnx.load(str(path)).graph.node}
+
+
 def _prepared_fp32(voc: Vocoder, workdir: Path, stem: str) -> Path:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -88,7 +104,10 @@ def _prepared_fp32(voc: Vocoder, workdir: Path, stem: str) -> Path:
 
 
 def apply_recipe(recipe: OnnxInt8Recipe, stem: str, voc: Vocoder,
-                 mels: list[torch.Tensor] | None, workdir: Path) -> VariantResult:
+                 mels: list[torch.Tensor] | None, workdir: Path,
+                 exclude: tuple[str, ...] = ()) -> VariantResult:
+    """Quantize ``voc``'s ONNX export with ``recipe``; ``exclude``: more node names to keep
+    float (``int8-mixed`` passes the fragile ones)."""
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -96,9 +115,17 @@ def apply_recipe(recipe: OnnxInt8Recipe, stem: str, voc: Vocoder,
     fp32 = _prepared_fp32(voc, workdir, stem)
     out = workdir / f"{stem}.onnx"
     excluded = first_last_compute_nodes(fp32) if recipe.first_last_float else []
+    excluded = sorted({*excluded, *exclude})
+    missing = set(exclude) - node_names(fp32)
+    if missing:
+        raise VocoderError(f"{voc.name}: nodes to keep float not in the ONNX graph: "
+                           f"{sorted(missing)[:5]}")
+    batches = [voc.check_mel(m)[0] for m in mels]
+    if recipe.calibration != "MinMax":  # histogram calibrators stack batches: equal lengths
+        batches = equal_chunks(batches)
     try:
         quantize_static(
-            str(fp32), str(out), MelReader("mel", [voc.check_mel(m)[0] for m in mels]),
+            str(fp32), str(out), MelReader("mel", batches),
             quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,
             activation_type=QuantType.QUInt8 if recipe.activation == "uint8" else QuantType.QInt8,
             calibrate_method=getattr(CalibrationMethod, recipe.calibration),
@@ -107,7 +134,9 @@ def apply_recipe(recipe: OnnxInt8Recipe, stem: str, voc: Vocoder,
         )
     except Exception as e:  # onnxruntime raises plain Exceptions from calibration
         raise VocoderError(f"{voc.name}: onnxruntime quantize_static failed ({e})") from e
+    int8_storage = store_float_weights_int8(out) if recipe.int8_storage_for_float else []
     ops = op_counts(out)
+    runtime = runtime_ops(out, workdir)
     detail: dict[str, Any] = {
         "api": "onnxruntime.quantization.quantize_static",
         "recipe": asdict(recipe),
@@ -115,11 +144,15 @@ def apply_recipe(recipe: OnnxInt8Recipe, stem: str, voc: Vocoder,
         "calibration": recipe.calibration, "calibration_mels": len(mels),
         "calibration_frames": int(sum(m.shape[-1] for m in mels)),
         "kept_float": excluded,
+        "float_compute_int8_weights": int8_storage,
         "opset": OPSET, "onnxruntime": ort.__version__,
         "quantize_linear_nodes": ops.get("QuantizeLinear", 0),
         "dequantize_linear_nodes": ops.get("DequantizeLinear", 0),
         "quantized_ops": quantized_ops(out),
-        "runtime_ops": runtime_ops(out, workdir),
+        "runtime_ops": runtime,
+        # int8 kernels onnxruntime runs after QDQ fusion; everything else computes in float
+        "low_precision_ops": {op: n for op, n in runtime.items()
+                              if op.startswith("QLinear") or op.endswith("Integer")},
         "fp32_bytes": fp32.stat().st_size,
     }
     fp32.unlink()  # only the quantized graph is the variant

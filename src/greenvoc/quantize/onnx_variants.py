@@ -43,6 +43,14 @@ class OnnxVocoder(Vocoder):
                                             providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
 
+    def param_bytes(self) -> int:
+        """Bytes of the graph's initializers (weights, scales, zero points) in their dtypes."""
+        import onnx
+        from onnx import numpy_helper
+
+        graph = onnx.load(str(self.path)).graph
+        return sum(numpy_helper.to_array(t).nbytes for t in graph.initializer)
+
     def synthesize(self, mel: torch.Tensor) -> torch.Tensor:
         batched = mel.dim() == 3
         mel = self.check_mel(mel).detach().to("cpu", torch.float32)
@@ -129,7 +137,7 @@ def _onnx_fp32(voc: Vocoder, _mels, workdir: Path) -> VariantResult:
 
     detail = {"opset": OPSET, "exporter": "torch.onnx.export(dynamo=False)",
               "dynamic_axes": ["batch", "frames"], "onnxruntime": ort.__version__,
-              "ops": op_counts(path)}
+              "ops": op_counts(path), "low_precision_ops": {}}
     return VariantResult(OnnxVocoder(voc.spec, path, voc.has_weights), path.stat().st_size,
                          detail)
 

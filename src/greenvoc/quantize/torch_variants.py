@@ -51,7 +51,8 @@ def _fp32(voc: Vocoder, _mels, workdir: Path) -> VariantResult:
     module = torch_module(voc, "fp32")
     size = saved_bytes(module.state_dict(), workdir / "fp32.pt")
     return VariantResult(voc, size, {"dtype": "float32", "layers_touched": 0,
-                                     "note": "identity: the vocoder as given"})
+                                     "note": "identity: the vocoder as given",
+                                     "low_precision_ops": {}})
 
 
 def _int8_dynamic(voc: Vocoder, _mels, workdir: Path) -> VariantResult:
@@ -72,6 +73,7 @@ def _int8_dynamic(voc: Vocoder, _mels, workdir: Path) -> VariantResult:
         "layers_touched": len(changed),
         "touched": changed,
         "candidates": {t.__name__: counts.get(t.__name__, 0) for t in DYNAMIC_TYPES},
+        "low_precision_ops": dict(Counter(before[name].__name__ for name in changed)),
     }
     if not changed:
         detail["note"] = ("no Linear/LSTM/GRU in this model: quantize_dynamic changed nothing, "
@@ -103,6 +105,8 @@ def _cast(dtype: torch.dtype, name: str, native_flags: tuple[str, ...]):
             "native_cpu_support": native or None,
             "onednn_kernels": onednn_supports(name),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "low_precision_ops": dict(Counter(
+                type(m).__name__ for m in module.modules() if not list(m.children()))),
         }
         return VariantResult(cast, size, detail)
 
@@ -187,6 +191,7 @@ def _int8_weight_only(voc: Vocoder, _mels, workdir: Path) -> VariantResult:
         "layers_touched": sum(kinds.values()),
         "touched_by_type": dict(kinds),
         "int8_params": sum(state[k].numel() for k in quantized),
+        "low_precision_ops": {},  # storage only: every op computes in float32
     }
     return VariantResult(TorchVocoder(voc.spec, module, voc.has_weights), size, detail)
 

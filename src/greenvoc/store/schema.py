@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-#: 1: measurements. 2: + runs, results. 3: + results.variant_detail. Older databases are
-#: migrated in place (see ``greenvoc.store.db.MIGRATIONS``).
-SCHEMA_VERSION = 3
+#: 1: measurements. 2: + runs, results. 3: + results.variant_detail. 4: + listening-test tables
+#: (:mod:`greenvoc.store.listen_tables`) and training tables (:mod:`greenvoc.store.train_tables`).
+#: Older databases are migrated in place (see ``greenvoc.store.db.MIGRATIONS``).
+SCHEMA_VERSION = 4
 
 
 class Base(DeclarativeBase):
@@ -91,3 +92,8 @@ class ResultRow(Base):
     audio_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     variant_detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+# Tables of other layers' records live in their own modules; importing them here registers them
+# on ``Base.metadata`` so that ``create_all`` makes them.
+from greenvoc.store import listen_tables, train_tables  # noqa: E402, F401
