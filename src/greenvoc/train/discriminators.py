@@ -38,6 +38,19 @@ def _ch(channels: int, width: float, groups: int = 1) -> int:
     return max(groups, round(channels * width / groups) * groups)
 
 
+def conv_stack(convs: nn.ModuleList, post: nn.Module, x: torch.Tensor, slope: float
+               ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The body every sub-discriminator shares: each conv then LeakyReLU, then ``post``;
+    returns (flattened logits (B, N), every layer's feature map for feature matching)."""
+    fmaps = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), slope)
+        fmaps.append(x)
+    x = post(x)
+    fmaps.append(x)
+    return x.flatten(1), fmaps
+
+
 @dataclass(frozen=True)
 class ScaleLayout:
     """One 1-D scale discriminator: per layer (channels, kernel, stride, groups); then a
@@ -82,13 +95,7 @@ class ScaleDiscriminator(nn.Module):
                                     padding=layout.post_kernel // 2), spectral)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        fmaps = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), self.slope)
-            fmaps.append(x)
-        x = self.post(x)
-        fmaps.append(x)
-        return x.flatten(1), fmaps
+        return conv_stack(self.convs, self.post, x, self.slope)
 
 
 class MultiScaleDiscriminator(nn.Module):
@@ -135,13 +142,7 @@ class PeriodDiscriminator(nn.Module):
         if t % self.period:
             x = F.pad(x, (0, self.period - t % self.period), mode="reflect")
         x = x.view(b, c, -1, self.period)
-        fmaps = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            fmaps.append(x)
-        x = self.post(x)
-        fmaps.append(x)
-        return x.flatten(1), fmaps
+        return conv_stack(self.convs, self.post, x, SLOPE)
 
 
 class MultiPeriodDiscriminator(nn.Module):
@@ -173,13 +174,7 @@ class ResolutionDiscriminator(nn.Module):
         spec = torch.stft(x.squeeze(1), self.n_fft, self.hop, window=self.window,
                           center=True, return_complex=True).abs()
         x = spec.unsqueeze(1)
-        fmaps = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            fmaps.append(x)
-        x = self.post(x)
-        fmaps.append(x)
-        return x.flatten(1), fmaps
+        return conv_stack(self.convs, self.post, x, SLOPE)
 
 
 class MultiResolutionDiscriminator(nn.Module):
