@@ -82,3 +82,13 @@ def test_nonpositive_cost_gets_no_efficiency():
     a = analyze(rows, cost="energy_net_j_per_audio_s", n_resamples=20)
     by = {m.point.model: m for m in a.models}
     assert math.isnan(by["a"].efficiency) and by["a"].rank == 1 and by["b"].rank == 2
+
+
+def test_a_variant_measured_on_fewer_utterances_is_not_ranked(rows):
+    # a sweep stopped after one utterance of a new variant: excellent and cheap on that clip,
+    # but its mean is over another set of clips than every other point's
+    rows = [*rows, make_row("hifigan_v1", "fp16", "hifigan", UTTERANCES[0], 4.5, 0.5)]
+    a = analyze(rows, n_resamples=50)
+    assert ("hifigan_v1", "fp16") not in {m.point.key for m in a.models}
+    assert ("hifigan_v1", "fp16") in {p.key for p in a.unranked}
+    assert {m.point.key for m in a.front} == {("hifigan_v3", "fp32"), ("vocos", "fp32")}

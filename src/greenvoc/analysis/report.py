@@ -170,7 +170,8 @@ def render_report(info: Mapping, rows: Sequence[Mapping], out_dir: str | Path, *
     body += [h.text("h2", "Pareto front and efficiency"), _pareto_table(a)]
     if a.cost_only or a.unranked:
         body += [h.text("p", "Not ranked on quality (no weights, no quality or no cost "
-                             "value): " + ", ".join(p.label for p in a.cost_only + a.unranked))]
+                             "value, or fewer utterances than the others): "
+                             + ", ".join(p.label for p in a.cost_only + a.unranked))]
     if a.hypervolume_reference is not None:
         body += [h.text("h3", "Hypervolume by variant (larger is better, common reference "
                               f"{', '.join(h.fmt(r) for r in a.hypervolume_reference)})"),

@@ -7,6 +7,7 @@ it on the rows of :func:`greenvoc.store.results.load_result_rows`.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -67,7 +68,8 @@ def _num(x: float | None) -> float | None:
 class ParetoAnalysis:
     """Everything ``pareto`` prints. models: ranked, best rank then lowest cost. cost_only:
     points with no quality (no weights, or quality not computed). unranked: quality but no
-    cost value (e.g. no idle-subtracted energy)."""
+    cost value (e.g. no idle-subtracted energy), or measured on fewer utterances than the
+    most (a sweep stopped part-way: its mean would not be comparable)."""
 
     quality: Objective
     cost: Objective
@@ -164,7 +166,11 @@ def analyze(rows: Iterable[Mapping], quality: str = DEFAULT_QUALITY,
     points = aggregate(rows)
     with_q = [p for p in points if p.n and p.has_weights and _finite(p, q.name)]
     cost_only = [p for p in points if p not in with_q]
-    ranked = [p for p in with_q if _finite(p, c.name)]
+    # rows attempted (failed ones included): a point measured on fewer utterances than most
+    # points is not comparable with them (means and paired resamples over other clips)
+    attempted = Counter(p.n + p.n_failed for p in with_q)
+    usual = max(attempted, key=lambda k: (attempted[k], k), default=0)
+    ranked = [p for p in with_q if _finite(p, c.name) and p.n + p.n_failed >= usual]
     unranked = [p for p in with_q if p not in ranked]
     ranks = pareto_ranks(ranked, (q, c))
     eff = fdh_efficiency(ranked, q, c)

@@ -88,7 +88,8 @@ def _print(a: ParetoAnalysis, run: object) -> None:
     console.print(_ranked_table(a, run))
     others = a.cost_only + a.unranked
     if others:
-        extra = Table(title="not ranked on quality (cost only)", title_justify="left",
+        extra = Table(title="not ranked on quality (cost only, or fewer utterances than the "
+                      "others: n)", title_justify="left",
                       box=box.SIMPLE_HEAD, pad_edge=False)
         extra.add_column("model/variant", no_wrap=True)
         for col in ("weights", "cost ± 95 %", "n", "failed"):
