@@ -9,6 +9,7 @@ was actually done, including when nothing was (``int8-dynamic`` on a conv-only m
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,6 +146,22 @@ def saved_bytes(obj: Any, path: Path) -> int:
     """``torch.save(obj, path)`` and the file's size in bytes."""
     torch.save(obj, path)
     return path.stat().st_size
+
+
+def storage_round_trip(voc: Vocoder, variant: str, workdir: Path,
+                       pack: Callable[[torch.nn.Module], dict],
+                       unpack: Callable[[torch.nn.Module, dict], None]
+                       ) -> tuple[torch.nn.Module, dict, int]:
+    """A weight-only variant's artefact, written and read back: ``pack`` the generator into a
+    state saved as ``<workdir>/<variant>.pt``, load it once and ``unpack`` it into a copy (the
+    round trip is real). Returns (the float module, the loaded state, bytes on disk)."""
+    source = torch_module(voc, variant)
+    path = workdir / f"{variant}.pt"
+    size = saved_bytes(pack(source), path)
+    state = torch.load(path, weights_only=True)
+    module = copy.deepcopy(source)
+    unpack(module, state)
+    return module, state, size
 
 
 @functools.cache

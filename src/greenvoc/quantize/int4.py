@@ -10,7 +10,6 @@ float32 (biases stay float32).
 
 from __future__ import annotations
 
-import copy
 import math
 from collections import Counter
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from greenvoc.quantize.base import Variant, VariantResult, register, saved_bytes, torch_module
+from greenvoc.quantize.base import Variant, VariantResult, register, storage_round_trip
 from greenvoc.vocoders.base import Vocoder
 from greenvoc.vocoders.torch_vocoder import TorchVocoder
 
@@ -112,14 +111,10 @@ def load_int4(module: nn.Module, state: dict[str, object]) -> None:
 
 
 def _int4_weight_only(voc: Vocoder, _mels, workdir: Path) -> VariantResult:
-    source = torch_module(voc, "int4-weight-only")
-    path = workdir / "int4-weight-only.pt"
-    size = saved_bytes(int4_state(source), path)
-    module = copy.deepcopy(source)
-    state = torch.load(path, weights_only=True)
-    load_int4(module, state)  # the round trip is real
+    module, state, size = storage_round_trip(voc, "int4-weight-only", workdir, int4_state,
+                                             load_int4)
     packed = list(state["int4_index"])
-    kinds = Counter(type(source.get_submodule(k.rpartition(".")[0])).__name__ for k in packed)
+    kinds = Counter(type(module.get_submodule(k.rpartition(".")[0])).__name__ for k in packed)
     detail = {
         "storage": f"int4 symmetric, groups of {GROUP} along the input channels, float16 scale "
                    "per group, two codes a byte; biases float32",

@@ -20,6 +20,7 @@ from greenvoc.quantize.base import (
     cpu_flags,
     register,
     saved_bytes,
+    storage_round_trip,
     torch_module,
 )
 from greenvoc.vocoders.base import Vocoder, VocoderSpec
@@ -175,14 +176,10 @@ def load_int8_weights(module: nn.Module, state: dict[str, torch.Tensor]) -> None
 
 
 def _int8_weight_only(voc: Vocoder, _mels, workdir: Path) -> VariantResult:
-    source = torch_module(voc, "int8-weight-only")
-    path = workdir / "int8-weight-only.pt"
-    size = saved_bytes(int8_weight_state(source), path)
-    module = copy.deepcopy(source)
-    load_int8_weights(module, torch.load(path, weights_only=True))  # the round trip is real
-    state = torch.load(path, weights_only=True)
+    module, state, size = storage_round_trip(voc, "int8-weight-only", workdir,
+                                             int8_weight_state, load_int8_weights)
     quantized = [k for k, v in state.items() if v.dtype == torch.int8]
-    kinds = Counter(type(m).__name__ for name, m in source.named_modules()
+    kinds = Counter(type(m).__name__ for name, m in module.named_modules()
                     if any(k.rsplit(".", 1)[0] == name for k in quantized))
     detail = {
         "storage": "int8 symmetric per output channel (scale = max|w| / 127), float32 scales; "
