@@ -82,8 +82,9 @@ def _float(value) -> float:
         return math.nan
 
 
-def mean_ci95(values: np.ndarray) -> tuple[float, float]:
-    """Mean and Student-t 95 % half-width of the finite entries (NaN, NaN when none)."""
+def mean_ci95(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Mean and Student-t half-width at ``level`` (95 % by default) of the finite entries
+    (NaN, NaN when none; the half-width is NaN with fewer than 2)."""
     x = values[np.isfinite(values)]
     if x.size == 0:
         return math.nan, math.nan
@@ -92,7 +93,8 @@ def mean_ci95(values: np.ndarray) -> tuple[float, float]:
         return mean, math.nan
     from scipy import stats
 
-    return mean, float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    half = stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return mean, float(half)
 
 
 def numeric_columns() -> tuple[str, ...]:

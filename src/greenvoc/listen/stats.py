@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from greenvoc.analysis.aggregate import mean_ci95
 from greenvoc.errors import UsageError
 from greenvoc.listen.records import RatingRecord
 from greenvoc.listen.screening import OUTLIER_Z, Exclusion, screen
@@ -132,10 +133,8 @@ def t_interval(x: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     """Student-t interval of the mean of ``x`` (NaN, NaN when fewer than 2 values)."""
     if x.size < 2:
         return math.nan, math.nan
-    from scipy import stats
-
-    half = stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
-    return float(x.mean() - half), float(x.mean() + half)
+    mean, half = mean_ci95(x, level)
+    return mean - half, mean + half
 
 
 def bootstrap_interval(x: np.ndarray, rng: np.random.Generator, n_resamples: int = N_RESAMPLES,
