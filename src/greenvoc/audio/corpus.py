@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -192,6 +192,17 @@ class Corpus:
             self._selected(first, {**base, "part": "drawn"}),
             self._selected(rest, {**base, "part": "rest"}),
         )
+
+    def with_selection(
+        self, record: Mapping[str, Any], ids: Collection[str] | None = None
+    ) -> Corpus:
+        """Keep the utterances whose id is in ``ids`` (all when ``None``; corpus order) and
+        append ``record`` with its count and fingerprint to ``selections``: how a selection made
+        outside this class (a standard split, :mod:`greenvoc.audio.splits`) is recorded.
+        """
+        wanted = None if ids is None else set(ids)
+        keep = [u for u in self.utterances if wanted is None or u.id in wanted]
+        return self._selected(keep, dict(record))
 
     def _selected(self, utterances: list[Utterance], record: dict[str, Any]) -> Corpus:
         record = {

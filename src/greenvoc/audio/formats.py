@@ -11,6 +11,10 @@ Layouts (PATH is the folder given):
   ``id,path`` and optional ``text``, ``speaker`` (``PATH/manifest.csv``, or PATH itself a ``.csv``);
   manifest paths are relative to the manifest's folder.
 
+``FORMAT:PATH@SPLIT`` narrows ``ljspeech``, ``vctk`` and ``libritts`` to a published standard
+split (HiFi-GAN's LJSpeech validation list, the official LibriTTS subsets, …): see
+:mod:`greenvoc.audio.splits`.
+
 Durations are not read here (they cost a header read per file): call
 :meth:`Corpus.with_durations` on the selection you will use.
 """
@@ -18,7 +22,7 @@ Durations are not read here (they cost a header read per file): call
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,9 +42,15 @@ def _require_dir(root: Path, what: str) -> Path:
     return root
 
 
-def load_ljspeech(root: str | Path) -> Corpus:
-    """LJSpeech 1.1: text is the normalised column (the raw one when that is empty)."""
+def load_ljspeech(root: str | Path, ids: Collection[str] | None = None) -> Corpus:
+    """LJSpeech 1.1: text is the normalised column (the raw one when that is empty).
+
+    ids: only these utterances; an id without a metadata line or a wav is left out (the caller
+    compares, as :mod:`greenvoc.audio.splits` does), where without ``ids`` a missing wav is an
+    error.
+    """
     root = _require_dir(Path(root), "LJSpeech")
+    wanted = None if ids is None else set(ids)
     metadata = root / "metadata.csv"
     if not metadata.is_file():
         raise DataFileError(f"{metadata} not found: an LJSpeech folder holds metadata.csv, wavs/")
@@ -51,9 +61,13 @@ def load_ljspeech(root: str | Path) -> Corpus:
         cols = line.split("|")
         if len(cols) < 2 or not cols[0]:
             raise DataFileError(f"{metadata}:{lineno}: expected 'id|text|normalized', got {line!r}")
+        if wanted is not None and cols[0] not in wanted:
+            continue
         text = cols[2] if len(cols) > 2 and cols[2].strip() else cols[1]
         wav = root / "wavs" / f"{cols[0]}.wav"
         if not wav.is_file():
+            if wanted is not None:
+                continue
             raise DataFileError(f"{metadata}:{lineno}: audio file {wav} does not exist")
         utts.append(Utterance(cols[0], wav, text.strip(), "LJ", source="ljspeech"))
     return Corpus(
@@ -64,8 +78,14 @@ def load_ljspeech(root: str | Path) -> Corpus:
     )
 
 
-def load_vctk(root: str | Path, mic: str = "mic1") -> Corpus:
-    """VCTK 0.92 (``wav48_silence_trimmed``, one ``mic``) or 0.80 (``wav48``); id ``pXXX_YYY``."""
+def load_vctk(
+    root: str | Path, mic: str = "mic1", speakers: Collection[str] | None = None
+) -> Corpus:
+    """VCTK 0.92 (``wav48_silence_trimmed``, one ``mic``) or 0.80 (``wav48``); id ``pXXX_YYY``.
+
+    speakers: read only these speaker folders; then no audio at all is an empty corpus, not an
+    error (the caller compares, as :mod:`greenvoc.audio.splits` does).
+    """
     root = _require_dir(Path(root), "VCTK")
     if (root / "wav48_silence_trimmed").is_dir():
         wav_dir, files = root / "wav48_silence_trimmed", f"*_{mic}.flac"
@@ -73,13 +93,14 @@ def load_vctk(root: str | Path, mic: str = "mic1") -> Corpus:
         wav_dir, files = root / "wav48", "*.wav"
     else:
         raise DataFileError(f"{root}: no wav48_silence_trimmed/ or wav48/ folder: is it VCTK?")
+    folders = ["*"] if speakers is None else sorted(set(speakers))
     utts = []
-    for path in sorted(wav_dir.glob(f"*/{files}")):
+    for path in sorted(p for folder in folders for p in wav_dir.glob(f"{folder}/{files}")):
         speaker = path.parent.name
         uid = path.stem.removesuffix(f"_{mic}")
         text = _read_text(root / "txt" / speaker / f"{uid}.txt")
         utts.append(Utterance(uid, path, text, speaker, source="vctk"))
-    if not utts:
+    if not utts and speakers is None:
         raise DataFileError(f"{wav_dir}: no {files} files in its speaker folders")
     missing = sum(u.text is None for u in utts)
     notes = [f"read from {wav_dir}"] + (
@@ -170,8 +191,14 @@ CORPUS_FORMATS: dict[str, Callable[[Path], Corpus]] = {
 
 VALID_SPECS = (
     "'default' (the built-in CMU ARCTIC clips), a folder of audio files, or FORMAT:PATH with "
-    f"FORMAT one of {', '.join(CORPUS_FORMATS)}"
+    f"FORMAT one of {', '.join(CORPUS_FORMATS)}, or FORMAT:PATH@SPLIT for a standard split "
+    "(ljspeech@hifigan-val, vctk@kuleshov-val, libritts@test-clean, …)"
 )
+
+
+def _names_corpus(spec: str) -> bool:
+    """Whether ``spec`` alone is ``default`` or an existing folder (see :func:`open_corpus`)."""
+    return spec == "default" or Path(spec).expanduser().is_dir()
 
 
 def open_corpus(spec: str) -> Corpus:
@@ -189,9 +216,20 @@ def open_corpus(spec: str) -> Corpus:
         return default_corpus()
     fmt, sep, rest = spec.partition(":")
     if sep and fmt.lower() in CORPUS_FORMATS:
-        if not rest:
+        from greenvoc.audio.splits import open_split, partition_split
+
+        path, split = partition_split(rest)
+        if not path:
             raise UsageError(f"corpus spec {spec!r} names no PATH; valid: {VALID_SPECS}")
-        corpus = CORPUS_FORMATS[fmt.lower()](Path(rest).expanduser())
+        if split is None:
+            corpus = CORPUS_FORMATS[fmt.lower()](Path(path).expanduser())
+        else:
+            corpus = open_split(fmt.lower(), Path(path).expanduser(), split)
+    elif "@" in spec and _names_corpus(spec.rpartition("@")[0]):
+        raise UsageError(
+            f"corpus {spec!r}: a standard split is given as FORMAT:PATH@SPLIT "
+            f"(e.g. ljspeech:PATH@hifigan-val); valid: {VALID_SPECS}"
+        )
     elif Path(spec).expanduser().is_dir() or (
         Path(spec).suffix.lower() == ".csv" and Path(spec).expanduser().is_file()
     ):
