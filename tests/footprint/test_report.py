@@ -14,6 +14,8 @@ def test_survey_section_embeds_the_chart(tmp_path):
     data = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
     assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "survey_shares.png").stat().st_size > 1000
+    assert "Studies that measure energy" in html
+    assert "https://arxiv.org/abs/2107.02621" in html and "https://arxiv.org/abs/2505.07615" in html
 
 
 def test_published_section_lists_models_with_sources():

@@ -3,12 +3,13 @@
 from greenvoc.footprint.calculator import Footprint, estimate_training_footprint
 from greenvoc.footprint.gpus import gpu_board_power_w, load_gpu_table, lookup_gpu
 from greenvoc.footprint.published import PublishedModel, load_published_models, lookup_model
-from greenvoc.footprint.survey import MEASURES, load_papers, measure_shares
+from greenvoc.footprint.survey import MEASURES, energy_studies, load_papers, measure_shares
 
 __all__ = [
     "MEASURES",
     "Footprint",
     "PublishedModel",
+    "energy_studies",
     "estimate_training_footprint",
     "gpu_board_power_w",
     "load_gpu_table",

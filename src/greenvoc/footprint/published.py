@@ -6,9 +6,11 @@ in hours, steps and batch, with the citation and the section or table it comes f
 
 ``reported`` says how much of (hardware model, device count, training time) the paper gives:
 ``yes`` all three, ``partial`` some, ``no`` none; ``unchecked`` means the paper could not be
-read for this table, so nothing is entered and no absence is claimed. ``verified`` is ``yes``
-when the figures were checked against a stored copy of the paper's wording while building
-the table. Empty numeric fields are ``None``: never a guess.
+read for this table, so nothing is entered and no absence is claimed; ``author`` means the
+figures are an author's public statement outside the paper (``source`` names where), the
+paper itself not read for them. ``verified`` is ``yes`` when the figures were checked against a
+stored copy of the paper's wording while building the table. Empty numeric fields are
+``None``: never a guess.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from greenvoc.errors import DataFileError, UsageError
 from greenvoc.footprint.gpus import lookup_gpu, normalise
 
 TABLE_PATH = "greenvoc/data/published_models.csv"
-REPORTED = ("yes", "partial", "no", "unchecked")
+REPORTED = ("yes", "partial", "no", "unchecked", "author")
 REQUIRED_TEXT = ("key", "model", "venue", "citation", "source", "source_section", "reported",
                  "verified")
 
@@ -100,6 +102,9 @@ def _parse_row(row: dict, lineno: int) -> PublishedModel:
         raise DataFileError(f"{where}: bad field {e}; numbers must be plain (67.2, 400000)") from e
     if model.reported not in REPORTED:
         raise DataFileError(f"{where}: reported must be one of {REPORTED}, got {model.reported!r}")
+    if model.reported == "author" and model.source.count("https://") < 2:
+        raise DataFileError(f"{where}: reported 'author' needs the address of the author's "
+                            "statement in 'source', after the paper's")
     if model.gpu is not None:
         lookup_gpu(model.gpu)  # a typo in the table fails loudly, not at footprint time
     return model

@@ -12,7 +12,7 @@ from greenvoc.analysis import html as h
 from greenvoc.analysis.plots import pyplot, save_figure
 from greenvoc.footprint.calculator import estimate_training_footprint
 from greenvoc.footprint.published import load_published_models
-from greenvoc.footprint.survey import MEASURES, load_papers, measure_shares
+from greenvoc.footprint.survey import MEASURES, energy_studies, load_papers, measure_shares
 
 
 def plot_measure_shares(shares: dict[str, float], n_papers: int, path: Path) -> Path:
@@ -43,9 +43,13 @@ def survey_section_html(out_dir: Path, embed: bool = True) -> str:
                f"codecs that report each measure (greenvoc/data/literature_metrics.csv; "
                f"{sum(p.verified for p in papers)} rows checked against a stored copy of the "
                f"paper's text, the rest from the curator's reading).")
+    studies = [(f"{p.authors} ({p.year}), {p.title}", p.notes, p.source)
+               for p in energy_studies()]
     return (h.text("h2", "What papers report")
             + h.figure(png, caption, embed=embed)
-            + h.table(["measure", "papers", "% of papers"], rows))
+            + h.table(["measure", "papers", "% of papers"], rows)
+            + h.text("h3", "Studies that measure energy (not in the shares above)")
+            + h.table(["study", "what it measures", "source"], studies, left=3))
 
 
 def published_section_html(country: str | None = None, pue: float | None = None) -> str:

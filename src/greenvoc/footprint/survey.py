@@ -5,6 +5,10 @@ listening test (MOS, CMOS, SMOS, MUSHRA, or a paired preference test; the notes 
 ``fad`` counts Fréchet audio distances on any embedding (VGGish, TRILL, OpenL3);
 ``speed_rtf`` counts synthesis speed, real-time factor or latency (not training speed);
 ``energy_carbon`` counts energy or carbon figures for training or inference.
+
+Rows of category ``energy study`` are studies that measure the energy of other people's models
+(Douwes et al. 2021, Passoni et al. 2025). They are cited with the survey but left out of its
+shares, which describe how papers proposing models report them.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ MEASURES: dict[str, str] = {
     "flops": "FLOPs",
     "energy_carbon": "energy / carbon",
 }
-CATEGORIES = ("vocoder", "TTS", "music generation", "audio generation", "codec")
+ENERGY_STUDY = "energy study"
+CATEGORIES = ("vocoder", "TTS", "music generation", "audio generation", "codec", ENERGY_STUDY)
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ def _parse_row(row: dict, lineno: int) -> Paper:
 
 
 @functools.cache
-def load_papers() -> tuple[Paper, ...]:
+def _load_table() -> tuple[Paper, ...]:
     text = resources.files("greenvoc.data").joinpath("literature_metrics.csv").read_text()
     papers = tuple(_parse_row(r, n) for n, r in enumerate(csv.DictReader(text.splitlines()), 2))
     keys = [p.key for p in papers]
@@ -82,8 +87,19 @@ def load_papers() -> tuple[Paper, ...]:
     return papers
 
 
+def load_papers() -> tuple[Paper, ...]:
+    """The survey's sample: papers that propose a model (every category but energy studies)."""
+    return tuple(p for p in _load_table() if p.category != ENERGY_STUDY)
+
+
+def energy_studies() -> tuple[Paper, ...]:
+    """Studies that measure the energy of generative audio models, cited with the survey."""
+    return tuple(p for p in _load_table() if p.category == ENERGY_STUDY)
+
+
 def measure_shares(papers: Sequence[Paper] | None = None) -> dict[str, float]:
-    """Share of ``papers`` (default: the whole table) reporting each measure, in [0, 1]."""
+    """Share of ``papers`` (default: :func:`load_papers`, the energy studies left out)
+    reporting each measure, in [0, 1]."""
     papers = load_papers() if papers is None else papers
     if not papers:
         return {m: 0.0 for m in MEASURES}

@@ -30,7 +30,7 @@ from greenvoc.train.checkpoint import (
     capture_rng,
     checkpoint_path,
     load_checkpoint,
-    restore_rng,
+    restore,
     save_checkpoint,
 )
 from greenvoc.train.data import SegmentSampler, load_split
@@ -147,10 +147,9 @@ def train(cfg: TrainConfig, store, console: Console | None = None,
                              "another --out")
         run_id, start = state["run_id"], state["step"]
         if tt.get_run(store, run_id) is None:
-            raise UsageError(f"run {run_id} of {checkpoint_path(out)} is not in {store.url}; "
-                             "pass the --db the run was started with")
-        trainer.load_state_dict(state["trainer"])
-        restore_rng(state["rng"], rng)
+            raise UsageError(f"run {run_id} of {checkpoint_path(out)} is not in "
+                             f"{store.display_url}; pass the --db the run was started with")
+        restore(out, state, trainer, rng)
         cum_j, cum_g = state["energy_j"], state["carbon_g"]
         lost = tt.truncate_after(store, run_id, start)
         run = tt.get_run(store, run_id)
@@ -175,9 +174,11 @@ def train(cfg: TrainConfig, store, console: Console | None = None,
                                        "pue": carbon.pue, "origin": carbon.origin})
 
     def save(step: int) -> None:
-        save_checkpoint(out, {"run_id": run_id, "step": step, "identity": identity,
+        # plain int/float: a numpy scalar from a counter would be refused by the weights-only
+        # reader on --resume
+        save_checkpoint(out, {"run_id": int(run_id), "step": int(step), "identity": identity,
                               "trainer": trainer.state_dict(), "rng": capture_rng(rng),
-                              "energy_j": cum_j, "carbon_g": cum_g})
+                              "energy_j": float(cum_j), "carbon_g": float(cum_g)})
 
     def run_validation(step: int) -> None:
         with meter.window("validation"):
@@ -261,7 +262,7 @@ def train(cfg: TrainConfig, store, console: Console | None = None,
     try:
         projection = [p.to_dict() for p in project(
             recipe, [r.energy_j for r in rows], [r.duration_s for r in rows], batch, segment,
-            spec.hop_length, carbon, label, overrides)]
+            carbon, label, overrides)]
     except GreenvocError as e:  # the training is stored; a broken data table must not undo it
         projection = []
         message = f"{message}; no projection: {e}".lstrip("; ")

@@ -6,9 +6,15 @@ Every row is a projection, never a measurement, and carries its constants and so
   run has more) × the published steps; when the run's batch × segment differs from the
   published one, scaled linearly in samples per step (an assumption, said so).
 * **GPUs with a cited training throughput** (``data/train_throughput.csv``): hours = published
-  steps × batch × mel frames per segment ÷ frames per second; energy = hours × GPUs × board
-  power (``data/gpu_power.csv`` via :mod:`greenvoc.footprint.gpus`: the data sheet's maximum,
-  an upper bound; the card rarely draws it throughout, and the host is not counted).
+  steps × batch (training examples) ÷ examples per second, scaled by the published segment ÷
+  the segment of the throughput's runs; energy = hours × GPUs × board power
+  (``data/gpu_power.csv`` via :mod:`greenvoc.footprint.gpus`: the data sheet's maximum, an
+  upper bound; the card rarely draws it throughout, and the host is not counted).
+
+NVIDIA's "frames/s" for HiFi-GAN is not mel frames: its ``train.py`` adds ``x.size(0) *
+x.size(1)`` per batch, batch × 80 mel bands of mels shaped (B, 80, T). Examples per second are
+therefore the published figure ÷ ``counted_per_example`` (80); reading it as 32 time frames per
+8192-sample example made every GPU row 2.5× too short.
 
 A CPU-to-GPU speed ratio for this exact CPU is not published anywhere, so GPU rows never scale
 this machine's figure: they use the GPU's own published throughput.
@@ -51,13 +57,25 @@ class ProjectionRow:
 
 @dataclass(frozen=True)
 class GpuThroughput:
+    """One published training configuration: its throughput in the publisher's unit
+    (``throughput_per_s`` counts ``counted_per_example`` per training example of ``segment``
+    samples, summed over the GPUs) and, where published, its measured time to train."""
+
     recipe: str
     gpu: str
     gpus: int
     precision: str
-    batch_per_gpu: str
-    mel_frames_per_s: float
-    throughput_source: str
+    batch_per_gpu: int
+    grad_accumulation: int
+    throughput_per_s: float
+    counted_per_example: int
+    segment: int
+    time_to_train_h: float | None
+    source: str
+
+    @property
+    def examples_per_s(self) -> float:
+        return self.throughput_per_s / self.counted_per_example
 
 
 @functools.cache
@@ -67,10 +85,13 @@ def load_throughputs() -> tuple[GpuThroughput, ...]:
     for lineno, r in enumerate(csv.DictReader(text.splitlines()), start=2):
         try:
             rows.append(GpuThroughput(
-                r["recipe"], r["gpu"], int(r["gpus"]), r["precision"], r["batch_per_gpu"],
-                float(r["throughput_mel_frames_per_s"]), r["throughput_source"]))
+                r["recipe"], r["gpu"], int(r["gpus"]), r["precision"], int(r["batch_per_gpu"]),
+                int(r["grad_accumulation"]), float(r["throughput_per_s"]),
+                int(r["counted_per_example"]), int(r["segment"]),
+                float(r["time_to_train_h"]) if r["time_to_train_h"] else None, r["source"]))
         except (KeyError, ValueError, TypeError) as e:
-            raise DataFileError(f"{TABLE}, line {lineno}: bad field {e} in {r}") from e
+            raise DataFileError(f"{TABLE}, line {lineno}: bad field {e} in {r}; see the "
+                                "train_throughput.csv section of data/SOURCES.md") from e
     return tuple(rows)
 
 
@@ -80,10 +101,32 @@ def steady_mean(values: list[float]) -> float:
     return float(np.mean(v)) if v else 0.0
 
 
+def _gpu_row(t: GpuThroughput, steps: int, examples: int, segment: int,
+             carbon: CarbonSettings) -> ProjectionRow:
+    """``examples`` of ``segment`` samples at ``t``'s published rate, on ``t.gpus`` boards."""
+    length = segment / t.segment
+    hours = examples * length / t.examples_per_s / 3600
+    board = lookup_gpu(t.gpu)
+    gpu_j = hours * 3600 * t.gpus * board.board_power_w
+    length_note = ("" if length == 1 else f" × {length:.3g} (segment {segment} vs "
+                   f"{t.segment} samples, assuming time linear in length)")
+    return ProjectionRow(
+        scenario=(f"{t.gpus}× {t.gpu} ({t.precision}, batch/GPU {t.batch_per_gpu} × "
+                  f"{t.grad_accumulation})"), hardware=t.gpu, steps=steps,
+        hours=hours, energy_kwh=gpu_j / J_PER_KWH, carbon_g=carbon.carbon_g(gpu_j),
+        basis=(f"{examples:.4g} examples{length_note} ÷ {t.examples_per_s:.4g} examples/s "
+               f"(published {t.throughput_per_s:g} 'frames/s' ÷ {t.counted_per_example} counted "
+               f"per example; batch/GPU {t.batch_per_gpu} × {t.grad_accumulation} accumulated) "
+               f"× {t.gpus} × {board.board_power_w:g} W board power (upper bound: GPU only, "
+               "no host)"),
+        source=f"{t.source}; board power: {board.source}")
+
+
 def project(recipe: TrainRecipe, step_energy_j: list[float], step_duration_s: list[float],
-            batch: int, segment: int, hop: int, carbon: CarbonSettings, energy_label: str,
+            batch: int, segment: int, carbon: CarbonSettings, energy_label: str,
             overrides: dict | None = None) -> list[ProjectionRow]:
-    """Rows for ``recipe``'s published schedule; empty when the source gives no step count."""
+    """Rows for ``recipe``'s published schedule; empty when the source gives no step count.
+    batch, segment: those of the metered run (samples per example)."""
     pub = recipe.published
     if not pub.steps or not step_energy_j:
         return []
@@ -106,18 +149,7 @@ def project(recipe: TrainRecipe, step_energy_j: list[float], step_duration_s: li
                f"{scale_note}{arch}; carbon at {carbon.intensity.g_per_kwh:g} g/kWh "
                f"({carbon.intensity.country}), PUE {carbon.pue:g}"),
         source=pub.source)]
-    frames = pub.steps * (pub.batch or batch) * (pub.segment or segment) / hop
-    for t in load_throughputs():
-        if t.recipe != recipe.name:
-            continue
-        board = lookup_gpu(t.gpu)
-        hours = frames / t.mel_frames_per_s / 3600
-        gpu_j = hours * 3600 * t.gpus * board.board_power_w
-        rows.append(ProjectionRow(
-            scenario=f"{t.gpus}× {t.gpu} ({t.precision})", hardware=t.gpu, steps=pub.steps,
-            hours=hours, energy_kwh=gpu_j / J_PER_KWH, carbon_g=carbon.carbon_g(gpu_j),
-            basis=(f"{frames:.4g} mel frames ÷ {t.mel_frames_per_s:g} frames/s (batch/GPU "
-                   f"{t.batch_per_gpu}) × {t.gpus} × {board.board_power_w:g} W board power "
-                   "(upper bound: GPU only, no host)"),
-            source=f"{t.throughput_source}; board power: {board.source}"))
+    examples = pub.steps * (pub.batch or batch)
+    rows += [_gpu_row(t, pub.steps, examples, pub.segment or segment, carbon)
+             for t in load_throughputs() if t.recipe == recipe.name]
     return rows
