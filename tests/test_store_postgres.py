@@ -1,60 +1,23 @@
 """The results database on a real PostgreSQL server, started by the test on a local socket.
 
-Skipped where PostgreSQL's server binaries (initdb, pg_ctl) or psycopg are absent; CI's machine
-has both (Debian's postgresql 15, and psycopg from the dev extra).
+``make test`` installs Debian's postgresql when run as root and then requires it: a missing
+server fails these tests there (elsewhere they are skipped with the install command).
 """
 
 from __future__ import annotations
-
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from greenvoc.store import ResultStore
 from greenvoc.store.results import add_result, done_keys, get_or_create_run, load_result_rows
-
-INITDB, PG_CTL = shutil.which("initdb"), shutil.which("pg_ctl")
-
-
-def _as_postgres_user() -> list[str]:
-    """initdb refuses to run as root: run the server as the 'postgres' account if we are root."""
-    if os.geteuid() != 0:
-        return []
-    try:
-        pwd.getpwnam("postgres")
-    except KeyError:
-        pytest.skip("running as root without a 'postgres' account to start the server")
-    return ["runuser", "-u", "postgres", "--"]
+from greenvoc.testing.postgres import postgres_server
+from greenvoc.testing.system import require_postgres
 
 
 @pytest.fixture(scope="module")
 def postgres_url():
-    pytest.importorskip("psycopg")
-    if not INITDB or not PG_CTL:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    prefix = _as_postgres_user()
-    root = Path(tempfile.mkdtemp(prefix="greenvoc-pg-"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    if prefix:
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-    subprocess.run([*prefix, INITDB, "-D", str(data), "-U", "greenvoc", "--auth=trust"],
-                   check=True, capture_output=True)
-    subprocess.run([*prefix, PG_CTL, "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-                    f"-k {sock} -c listen_addresses='' -p 54329", "start"],
-                   check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://greenvoc@/postgres?host={sock}&port=54329"
-    finally:
-        subprocess.run([*prefix, PG_CTL, "-D", str(data), "-m", "fast", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with postgres_server(require_postgres()) as url:
+        yield url
 
 
 def test_runs_results_and_resume_keys_on_postgres(postgres_url):

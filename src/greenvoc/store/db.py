@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from greenvoc.errors import StoreError, UsageError
@@ -21,6 +23,14 @@ DEFAULT_DB_PATH = Path("greenvoc-results") / "greenvoc.db"
 #: SQL type). New tables need no entry: ``create_all`` makes them.
 MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
     3: [("results", "variant_detail", "JSON")],
+    5: [("results", "node_id", "VARCHAR(64)"), ("results", "hostname", "VARCHAR(255)"),
+        ("results", "hardware", "VARCHAR(255)")],
+}
+
+#: Integer columns widened to 64 bits, by schema version: (table, column). SQLite's INTEGER is
+#: already 64-bit; PostgreSQL's is 32-bit (a peak RSS of 3 GB would overflow it).
+WIDENED: dict[int, list[tuple[str, str]]] = {
+    5: [("results", "peak_rss_bytes"), ("results", "params"), ("results", "bytes_on_disk")],
 }
 
 
@@ -41,6 +51,9 @@ class ResultStore:
                 f"--db {self.url!r} is not an SQLAlchemy URL; use e.g. "
                 "sqlite:///greenvoc-results/greenvoc.db or postgresql+psycopg://user@host/db"
             ) from e
+        #: the URL with its password masked: the only form that goes into messages and output
+        self.display_url = parsed.render_as_string(hide_password=True)
+        self.backend = parsed.get_backend_name()
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -52,15 +65,15 @@ class ResultStore:
                 "for PostgreSQL: pip install 'greenvoc[postgres]'"
             ) from e
         except SQLAlchemyError as e:
-            raise StoreError(f"cannot open the results database {self.url}: {e}") from e
+            raise self._error(e, "open") from e
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def _check_schema(self) -> None:
         tables = set(inspect(self.engine).get_table_names())
         if tables and "greenvoc_meta" not in tables:
             raise StoreError(
-                f"{self.url} holds tables ({', '.join(sorted(tables))}) but is not a greenvoc "
-                "database; point --db at another file"
+                f"{self.display_url} holds tables ({', '.join(sorted(tables))}) but is not a "
+                "greenvoc database; point --db at another file"
             )
         Base.metadata.create_all(self.engine)
         with Session(self.engine) as session, session.begin():
@@ -69,9 +82,9 @@ class ResultStore:
                 session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
             elif int(row.value) > SCHEMA_VERSION:
                 raise StoreError(
-                    f"{self.url} has schema version {row.value}, newer than this greenvoc's "
-                    f"{SCHEMA_VERSION}; upgrade greenvoc (pip install -U greenvoc) or use "
-                    "another --db"
+                    f"{self.display_url} has schema version {row.value}, newer than this "
+                    f"greenvoc's {SCHEMA_VERSION}; upgrade greenvoc (pip install -U greenvoc) or "
+                    "use another --db"
                 )
             elif int(row.value) < SCHEMA_VERSION:
                 self._migrate(session, int(row.value))
@@ -85,14 +98,39 @@ class ResultStore:
                 existing = {c["name"] for c in inspector.get_columns(table)}
                 if column not in existing:
                     session.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+            if self.backend == "postgresql":
+                for table, column in WIDENED.get(version, []):
+                    session.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT"))
 
-    def session(self) -> Session:
-        return self._sessions()
+    def _error(self, e: SQLAlchemyError, doing: str) -> StoreError:
+        """A database failure as a StoreError: the URL (password hidden), the cause, the fix."""
+        cause = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+        if self.backend == "sqlite":
+            fix = ("check that the folder is writable and the disk has free space (df -h), "
+                   "then run the same command again")
+        else:
+            fix = (f"check that the {self.backend} server is running and reachable "
+                   "(pg_isready for PostgreSQL) and that the user may write, then run the same "
+                   "command again")
+        return StoreError(f"cannot {doing} the results database {self.display_url}: {cause}; "
+                          f"{fix}: what was stored is kept and work resumes where it stopped")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose database failures surface as :class:`StoreError` (an
+        ``IntegrityError`` passes through: callers use it to detect an already stored key)."""
+        with self._sessions() as session:
+            try:
+                yield session
+            except IntegrityError:
+                raise
+            except SQLAlchemyError as e:
+                raise self._error(e, "read or write") from e
 
     def add_measurement(self, **fields: Any) -> int:
         """Insert one measurement row in its own transaction; returns its id."""
         fields.setdefault("created_at", datetime.now(UTC).replace(tzinfo=None))
-        with self._sessions() as session, session.begin():
+        with self.session() as session, session.begin():
             row = MeasurementRow(**fields)
             session.add(row)
             session.flush()
@@ -102,5 +140,5 @@ class ResultStore:
         query = select(MeasurementRow).order_by(MeasurementRow.id.desc())
         if limit:
             query = query.limit(limit)
-        with self._sessions() as session:
+        with self.session() as session:
             return list(session.scalars(query))

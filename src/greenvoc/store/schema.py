@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: 1: measurements. 2: + runs, results. 3: + results.variant_detail. 4: + listening-test tables
 #: (:mod:`greenvoc.store.listen_tables`) and training tables (:mod:`greenvoc.store.train_tables`).
+#: 5: + results.node_id/hostname/hardware, 64-bit byte counts, ``run_nodes`` (per node idle power
+#: and hardware of a run) and ``result_attempts`` (errors of failed attempts, kept when retried).
 #: Older databases are migrated in place (see ``greenvoc.store.db.MIGRATIONS``).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Base(DeclarativeBase):
@@ -83,15 +95,53 @@ class ResultRow(Base):
     energy_measured: Mapped[bool | None] = mapped_column(nullable=True)
     energy_method: Mapped[str | None] = mapped_column(String(100), nullable=True)
     components: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    peak_rss_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    params: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    bytes_on_disk: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    peak_rss_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    params: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    bytes_on_disk: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     macs_per_audio_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     metrics: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     metric_errors: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     audio_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     variant_detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    #: where the row was measured: Ray node id (None with the local executor), host name, and
+    #: the hardware class that measured it (``cpu:<model> x<packages>`` or ``gpu:<model>``)
+    node_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hostname: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    hardware: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+
+
+class RunNodeRow(Base):
+    """A node (or GPU) that measured rows of a run: its idle power, measured once per run, and
+    its hardware. ``node`` is the Ray node id, or the host name with the local executor; a
+    CUDA worker adds ``/gpu:UUID``."""
+
+    __tablename__ = "run_nodes"
+    __table_args__ = (UniqueConstraint("run_id", "node"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    node: Mapped[str] = mapped_column(String(255))
+    hostname: Mapped[str] = mapped_column(String(255))
+    hardware: Mapped[str] = mapped_column(String(255))
+    idle_power_w: Mapped[float] = mapped_column(Float)
+    idle_method: Mapped[str] = mapped_column(String(64))
+    environment: Mapped[dict] = mapped_column(JSON)  # hardware facts, counters, versions
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ResultAttemptRow(Base):
+    """A failed attempt at one key of a run. The failed result row is replaced when a later
+    attempt succeeds; its error stays here."""
+
+    __tablename__ = "result_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    model: Mapped[str] = mapped_column(String(100))
+    variant: Mapped[str] = mapped_column(String(50))
+    utterance: Mapped[str] = mapped_column(String(200))
+    error: Mapped[str] = mapped_column(Text)
+    hostname: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 # Tables of other layers' records live in their own modules; importing them here registers them
