@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -9,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from greenvoc import EnergyMeter
+from greenvoc.energy.estimate import CpuPowerModel, machine_energy_j
 from greenvoc.energy.rapl import RaplReader
 from greenvoc.errors import UsageError
 from greenvoc.testing.powercap import PACKAGE_RANGE_UJ, FakePowercap
@@ -51,38 +54,78 @@ def test_without_dram_counter_ram_is_estimated_and_labelled(tmp_path):
     assert m.components["cpu:package-0"].energy_j == pytest.approx(1.0)
     assert m.components["ram"].method == "estimate"
     assert "w_per_gb" in m.components["ram"].detail
+    assert "no dram zone" in m.components["ram"].detail["fallback_reason"]
     assert not m.measured
     meter.stop()
 
 
-def test_counter_failing_mid_window_is_completed_by_the_estimate(tree):
-    meter = counter_meter(tree)
+@pytest.mark.parametrize("tick", [True, False], ids=["sampler-read-before", "no-read-before"])
+def test_a_package_vanishing_mid_window_affects_only_its_own_components(tree, tick):
+    meter = counter_meter(tree, interval_s=60)  # reads at the boundaries and read_now() only
     meter.begin_window("w")
-    tree.add_energy("intel-rapl:0", 1_000_000)
-    meter.read_now()  # a sampler tick: the last good read of the counters
-    tree.remove("intel-rapl:1", "energy_uj")
-    end = time.monotonic() + 0.3
-    while time.monotonic() < end:  # CPU work in the gap, so the estimate has something to charge
-        sum(i * i for i in range(10_000))
+    for zone in ("intel-rapl:0", "intel-rapl:0:0", "intel-rapl:1", "intel-rapl:1:0"):
+        tree.add_energy(zone, 10_000_000)
+    if tick:
+        meter.read_now()  # the last good read of package-1
+    tree.vanish("intel-rapl:1")
+    tree.add_energy("intel-rapl:0", 20_000_000)
+    tree.add_energy("intel-rapl:0:0", 20_000_000)
+    _busy(0.3)  # CPU work in the gap, so the estimate has something to charge
     m = meter.end_window("w")
-    assert m.components["cpu:package-0"].method == "rapl+estimate"
-    detail = m.components["cpu:package-0"].detail
-    assert detail["counted_j"] == pytest.approx(1.0)
-    assert detail["gap_s"] > 0.25
-    assert detail["gap_energy_j"] > 0
-    assert "intel-rapl:1" in detail["error"]
+    meter.stop()
+
+    assert set(m.components) == {"cpu:package-0", "ram:package-0", "cpu:package-1",
+                                 "ram:package-1"}
+    for name in ("cpu:package-0", "ram:package-0"):  # the healthy package keeps counting
+        assert m.components[name].method == "rapl"
+        assert m.components[name].energy_j == pytest.approx(30.0, abs=1e-9)
+        assert "gap_s" not in m.components[name].detail
+    for name, zone in (("cpu:package-1", "intel-rapl:1"), ("ram:package-1", "intel-rapl:1:0")):
+        c = m.components[name]
+        assert c.method == "rapl+estimate"
+        assert c.detail["counted_j"] == pytest.approx(10.0 if tick else 0.0, abs=1e-9)
+        assert c.detail["gap_s"] > 0.25
+        assert c.detail["gap_energy_j"] > 0
+        assert c.energy_j == pytest.approx(c.detail["counted_j"] + c.detail["gap_energy_j"])
+        assert str(tree.root / zone / "energy_uj") in c.detail["error"]
+        assert any("unreadable" in note for note in c.notes)
+    cpu1 = m.to_dict()["components"]["cpu:package-1"]
+    assert cpu1["measured"] is False and cpu1["detail"]["gap_s"] > 0.25
     assert not m.measured
-    assert any("intel-rapl:1" in w for w in m.warnings)
+    assert any(w.startswith("cpu:package-1") for w in m.warnings)
+    assert not any(w.startswith("cpu:package-0") for w in m.warnings)
 
 
 def test_counter_dead_before_the_window_hands_its_domains_to_the_estimate(tree):
     meter = counter_meter(tree)
-    tree.remove("intel-rapl:0")
+    tree.vanish("intel-rapl:0")
+    tree.vanish("intel-rapl:1")
     with meter.window("w"):
         pass
     m = meter["w"]
     assert set(m.components) == {"cpu", "ram"}
     assert {c.method for c in m.components.values()} == {"estimate"}
+    for c in m.components.values():  # each says why no counter covers it
+        assert str(tree.root / "intel-rapl:0") in c.detail["fallback_reason"]
+        assert any("no counter covers" in note for note in c.notes)
+
+
+def test_one_package_dead_before_the_window_is_charged_its_share(tree):
+    meter = counter_meter(tree, estimate_ram=False)
+    tree.vanish("intel-rapl:1")
+    with meter.window("w"):
+        tree.add_energy("intel-rapl:0", 4_000_000)
+        _busy(0.2)
+    m = meter["w"]
+    meter.stop()
+    assert m.components["cpu:package-0"].method == "rapl"
+    assert m.components["cpu:package-0"].energy_j == pytest.approx(4.0)
+    dead = m.components["cpu:package-1"]
+    assert dead.method == "rapl+estimate"
+    assert dead.detail["counted_j"] == 0.0
+    assert dead.detail["gap_s"] == pytest.approx(m.duration_s)
+    assert dead.energy_j == dead.detail["gap_energy_j"] > 0
+    assert "cpu" not in m.components  # package-0 covers the domain; package-1 is its gap
 
 
 def test_window_names_are_unique_among_open_windows(tree):
@@ -172,6 +215,36 @@ def test_estimate_windows_add_up_on_this_machine():
     assert parts == pytest.approx(total.components["cpu"].energy_j, rel=0.1)
 
 
+def test_machine_energy_runs_from_the_idle_floor_to_the_tdp():
+    model = CpuPowerModel(1.5, 16, "test CPU", 24.0, "test: 24 W / 16 threads")
+    assert machine_energy_j(model, busy_s=0.0, wall_s=2.0) == pytest.approx(0.1 * 24 * 2)
+    assert machine_energy_j(model, busy_s=8 * 2.0, wall_s=2.0) == pytest.approx(0.55 * 24 * 2)
+    assert machine_energy_j(model, busy_s=16 * 2.0, wall_s=2.0) == pytest.approx(24 * 2)
+    # Busy time counted a little over capacity (clock skew between /proc/stat and ours).
+    assert machine_energy_j(model, busy_s=17 * 2.0, wall_s=2.0) == pytest.approx(24 * 2)
+
+
+def test_machine_mode_at_full_load_stays_within_the_tdp():
+    model = CpuPowerModel.for_this_machine()
+    tdp_w = model.w_per_logical_cpu * model.logical_cpus
+    spin = "import time\nt = time.monotonic()\nwhile time.monotonic() - t < 3: pass"
+    procs = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(model.logical_cpus)]
+    try:
+        time.sleep(0.3)  # every logical CPU busy before the window opens
+        with EnergyMeter([], mode="machine", estimate_ram=False) as meter, meter.window("full"):
+            time.sleep(1.0)
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    m = meter["full"]
+    cpu = m.components["cpu"]
+    assert "0.1 + 0.9 × utilisation" in cpu.detail["formula"]
+    # At (near) full load the estimate reaches the TDP, and never exceeds it (was 1.1 × TDP).
+    assert cpu.energy_j <= tdp_w * m.duration_s * 1.01
+    assert cpu.energy_j >= 0.8 * tdp_w * m.duration_s
+
+
 def test_machine_mode_charges_an_idle_floor():
     with EnergyMeter([], mode="machine") as meter, meter.window("sleep"):
         time.sleep(0.5)
@@ -187,9 +260,10 @@ def test_unknown_mode_is_a_usage_error():
 
 
 def test_counter_that_recovers_has_its_missed_span_estimated(tree):
-    meter = counter_meter(tree, estimate_ram=False)
+    meter = counter_meter(tree, estimate_ram=False, interval_s=60)
     meter.begin_window("w")
     tree.add_energy("intel-rapl:0", 1_000_000)
+    tree.add_energy("intel-rapl:1", 1_000_000)
     meter.read_now()
     saved = tree.energy("intel-rapl:1")
     tree.remove("intel-rapl:1", "energy_uj")
@@ -198,11 +272,20 @@ def test_counter_that_recovers_has_its_missed_span_estimated(tree):
     tree.set_energy("intel-rapl:1", saved + 5_000_000)
     meter.read_now()  # recovers; RAPL restarts from here, so the 5 J in the gap are not counted
     tree.add_energy("intel-rapl:0", 2_000_000)
+    tree.add_energy("intel-rapl:1", 2_000_000)
     m = meter.end_window("w")
-    pkg0 = m.components["cpu:package-0"]
-    assert pkg0.method == "rapl+estimate"
-    assert pkg0.detail["gap_s"] > 0.15
-    # counted: the 3 J that RAPL saw on package-0; the gap is charged from the CPU estimate.
-    assert pkg0.energy_j == pytest.approx(3.0 + pkg0.detail["gap_energy_j"])
-    assert pkg0.detail["gap_energy_j"] > 0
+    pkg0, pkg1 = m.components["cpu:package-0"], m.components["cpu:package-1"]
+    assert pkg0.method == "rapl"
+    assert pkg0.energy_j == pytest.approx(3.0)
+    assert pkg1.method == "rapl+estimate"
+    assert pkg1.detail["gap_s"] > 0.15
+    # counted: the 3 J that RAPL saw on package-1; the gap is charged from the CPU estimate.
+    assert pkg1.detail["counted_j"] == pytest.approx(3.0)
+    assert pkg1.energy_j == pytest.approx(3.0 + pkg1.detail["gap_energy_j"])
+    assert pkg1.detail["gap_energy_j"] > 0
     assert not m.measured
+    # A window after the recovery is measured again.
+    with meter.window("after"):
+        tree.add_energy("intel-rapl:1", 1_000_000)
+    assert meter["after"].measured
+    assert meter["after"].components["cpu:package-1"].energy_j == pytest.approx(1.0)

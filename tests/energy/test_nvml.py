@@ -66,8 +66,11 @@ def test_counter_component_info(nvml: FakeNvml) -> None:
     assert info.detail["method"] == COUNTER
     assert info.detail["min_window_s"] == COUNTER_MIN_WINDOW_S
     assert "poll_interval_s" not in info.detail
-    assert reader.fallback_power_w("gpu:0") == 700.0
-    assert reader.fallback_power_w("gpu:9") is None
+    fallback = reader.fallback_power("gpu:0")
+    assert fallback is not None and fallback.power_w == 700.0
+    assert "power limit" in fallback.basis and "upper bound" in fallback.basis
+    assert reader.fallback_power("gpu:9") is None
+    assert reader.counts_through_gap("gpu:0")  # the energy counter keeps counting
 
 
 def test_counter_restart_counts_the_new_value(nvml: FakeNvml) -> None:
@@ -250,10 +253,11 @@ def test_counter_error_mid_run_names_the_device(nvml: FakeNvml) -> None:
     assert reader.read() == {"gpu:0": 0.0, "gpu:1": 5.0}
 
 
-def test_polling_error_mid_run_then_interpolates_the_gap(nvml: FakeNvml) -> None:
+def test_polling_error_mid_run_is_never_interpolated_across(nvml: FakeNvml) -> None:
     gpu = nvml.add_device(total_energy=False, power_mw=100_000)
     clock = FakeClock()
     reader = NvmlReader(nvml=nvml, clock=clock)
+    assert not reader.counts_through_gap("gpu:0")  # the meter charges the span it missed
     nvml.inject_error("nvmlDeviceGetPowerUsage", nvml.NVML_ERROR_UNKNOWN, at_call=2)
     clock.advance(1.0)
     assert reader.read() == {"gpu:0": 100.0}
@@ -262,7 +266,23 @@ def test_polling_error_mid_run_then_interpolates_the_gap(nvml: FakeNvml) -> None
         reader.read()
     clock.advance(1.0)
     gpu.power_mw = 300_000
-    assert reader.read() == {"gpu:0": 500.0}  # 100 + (100 + 300) / 2 W * 2 s
+    assert reader.read() == {"gpu:0": 100.0}  # the 2 s it did not sample are not guessed here
+    clock.advance(1.0)
+    assert reader.read() == {"gpu:0": 400.0}  # + 300 W * 1 s: the integral restarted
+
+
+def test_one_gpu_failing_does_not_stop_the_others(nvml: FakeNvml) -> None:
+    gpu0 = nvml.add_device(energy_mj=0)
+    nvml.add_device(total_energy=False, power_mw=100_000)
+    clock = FakeClock()
+    reader = NvmlReader(nvml=nvml, clock=clock)
+    nvml.inject_error("nvmlDeviceGetPowerUsage", nvml.NVML_ERROR_UNKNOWN, device=1)
+    gpu0.energy_mj += 2_000
+    clock.advance(1.0)
+    reading = reader.read_components()
+    assert reading.energy_j == {"gpu:0": 2.0}
+    error = reading.errors["gpu:1"]
+    assert "gpu:1" in error and "nvmlDeviceGetPowerUsage" in error
 
 
 def test_device_without_counter_or_power_is_skipped(nvml: FakeNvml) -> None:
@@ -273,9 +293,26 @@ def test_device_without_counter_or_power_is_skipped(nvml: FakeNvml) -> None:
     assert "neither the energy counter" in reader.skipped["gpu:1"]
 
 
-def test_missing_power_limit_gives_no_fallback(nvml: FakeNvml) -> None:
+def test_missing_power_limit_falls_back_to_the_last_polled_power(nvml: FakeNvml) -> None:
     nvml.add_device(power_limit_mw=None)
-    assert NvmlReader(nvml=nvml).fallback_power_w("gpu:0") is None
+    nvml.add_device(total_energy=False, power_mw=90_000, power_limit_mw=None)
+    reader = NvmlReader(nvml=nvml, clock=FakeClock())
+    assert reader.fallback_power("gpu:0") is None  # counter GPU: nothing known to charge
+    fallback = reader.fallback_power("gpu:1")
+    assert fallback is not None and fallback.power_w == 90.0
+    assert "last good power reading" in fallback.basis
+
+
+def test_short_window_power_only_for_counter_gpus(nvml: FakeNvml) -> None:
+    nvml.add_device(power_mw=120_000)
+    nvml.add_device(total_energy=False, power_mw=80_000)
+    reader = NvmlReader(nvml=nvml, clock=FakeClock())
+    power = reader.short_window_power("gpu:0")
+    assert power is not None and power.power_w == 120.0 and "~1 s average" in power.basis
+    assert reader.short_window_power("gpu:1") is None
+    nvml.inject_error("nvmlDeviceGetPowerUsage", nvml.NVML_ERROR_GPU_IS_LOST, device=0)
+    with pytest.raises(CounterUnavailable, match="gpu:0"):
+        reader.short_window_power("gpu:0")
 
 
 def test_close_is_idempotent_and_swallows_errors(nvml: FakeNvml) -> None:
@@ -354,6 +391,18 @@ def test_probe_nothing_readable(nvml: FakeNvml) -> None:
     reader, reason = probe_nvml(nvml)
     assert reader is None
     assert "gpu:0" in reason and "neither the energy counter" in reason
+
+
+def test_probe_passes_the_poll_interval_and_notes_skipped_gpus(nvml: FakeNvml) -> None:
+    nvml.add_device(total_energy=False, power_mw=1_000)
+    nvml.add_device(total_energy=False, power_mw=None)
+    reader, reason = probe_nvml(nvml, poll_interval_s=0.3)
+    assert reader is not None
+    assert reader.poll_interval_s == 0.3
+    assert reader.components()["gpu:0"].detail["poll_interval_s"] == 0.3
+    assert reader.notes == [f"gpu:1 not measured: {reader.skipped['gpu:1']}"]
+    assert "gpu:1 skipped" in reason
+    reader.close()
 
 
 def test_probe_success(nvml: FakeNvml) -> None:

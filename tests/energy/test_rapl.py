@@ -1,4 +1,4 @@
-"""RaplReader against fake powercap trees: exact joules, wraps, duplicates, failures."""
+"""RaplReader against fake powercap trees: exact joules, wraps, topology, failures."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from greenvoc.testing.powercap import (
     FakePowercap,
     unprivileged,
 )
+
+INTEL, AMD = "GenuineIntel", "AuthenticAMD"
 
 
 @pytest.fixture
@@ -168,25 +170,110 @@ def test_mmio_used_only_for_a_domain_msr_lacks(fake: FakePowercap) -> None:
     assert reader.read() == {"cpu:package-0": 1.5}
 
 
-def test_mirrored_die_counters_counted_once(fake: FakePowercap) -> None:
+@pytest.mark.parametrize("vendor", [INTEL, AMD, ""])
+def test_die_zones_of_one_package_equal_twice_counted_once(fake: FakePowercap, vendor) -> None:
     fake.add_zone("intel-rapl:0", name="package-0-die-0", energy_uj=123_456_789)
     fake.add_zone("intel-rapl:1", name="package-0-die-1", energy_uj=123_456_789)
-    reader = RaplReader(fake.root)
+    reader = RaplReader(fake.root, cpu_vendor=vendor)
     assert list(reader.components()) == ["cpu:package-0-die-0"]
-    assert reader.components()["cpu:package-0-die-0"].detail["mirrors"] == ["intel-rapl:1"]
+    detail = reader.components()["cpu:package-0-die-0"].detail
+    assert detail["mirrors"] == ["intel-rapl:1"]
+    assert any("intel-rapl:1" in note and "counted once" in note for note in detail["notes"])
     for zone in ("intel-rapl:0", "intel-rapl:1"):
         fake.add_energy(zone, 68_000_000)
     assert reader.read() == {"cpu:package-0-die-0": 68.0}
 
 
-def test_distinct_or_zero_die_counters_are_not_mirrors(fake: FakePowercap) -> None:
+def test_distinct_or_zero_die_counters_are_not_mirrors_on_intel(fake: FakePowercap) -> None:
     fake.add_zone("intel-rapl:0", name="package-0-die-0", energy_uj=0)
     fake.add_zone("intel-rapl:1", name="package-0-die-1", energy_uj=0)
     fake.add_zone("intel-rapl:2", name="package-1-die-0", energy_uj=5)
     fake.add_zone("intel-rapl:3", name="package-1-die-1", energy_uj=6)
-    reader = RaplReader(fake.root)
+    reader = RaplReader(fake.root, cpu_vendor=INTEL)
     assert len(reader.components()) == 4
-    assert not RaplReader(fake.root, dedupe_mirrors=False).notes
+    # Cascade Lake-AP: one counter per die, nothing ambiguous; only the missing DRAM is noted.
+    assert [n.split(":")[0] for n in reader.notes] == ["ram left to the estimate"]
+    assert "no dram zone" in reader.uncovered["ram"]
+
+
+@pytest.mark.parametrize(("view", "vendor"), [("intel-rapl", AMD), ("amd-rapl", "")])
+def test_amd_dies_mirroring_one_ticking_counter_counted_once(
+    fake: FakePowercap, view: str, vendor: str
+) -> None:
+    # Four dies show one socket counter; it ticks between the reads of the four files, so the
+    # values at open differ and equal-value detection alone would count it four times.
+    zones = fake.add_mirrored_dies(0, 4, energy_uj=50_000_000, skew_uj=1_234, view=view)
+    reader = RaplReader(fake.root, cpu_vendor=vendor)
+    assert list(reader.components()) == ["cpu:package-0-die-0"]
+    detail = reader.components()["cpu:package-0-die-0"].detail
+    assert detail["mirrors"] == zones[1:]
+    assert any("AMD" in note and "counted once" in note for note in detail["notes"])
+    fake.add_energy(zones[0], 15_500_000)
+    assert reader.read() == {"cpu:package-0-die-0": 15.5}
+
+
+def test_two_amd_sockets_with_mirrored_dies_count_each_socket_once(fake: FakePowercap) -> None:
+    socket0 = fake.add_mirrored_dies(0, 2, energy_uj=10_000_000, skew_uj=7)
+    socket1 = fake.add_mirrored_dies(1, 2, energy_uj=10_000_000, skew_uj=7)
+    reader = RaplReader(fake.root, cpu_vendor=AMD)
+    assert list(reader.components()) == ["cpu:package-0-die-0", "cpu:package-1-die-0"]
+    fake.add_energy(socket0[0], 3_000_000)
+    fake.add_energy(socket1[0], 4_000_000)
+    assert reader.read() == {"cpu:package-0-die-0": 3.0, "cpu:package-1-die-0": 4.0}
+
+
+@pytest.mark.parametrize("vendor", [INTEL, AMD, ""])
+def test_two_sockets_reading_equal_at_open_both_count(fake: FakePowercap, vendor: str) -> None:
+    fake.add_package(0, energy_uj=123_456_789, dram_uj=5_000_000)
+    fake.add_package(1, energy_uj=123_456_789, dram_uj=5_000_000)
+    reader = RaplReader(fake.root, cpu_vendor=vendor)
+    assert set(reader.components()) == {
+        "cpu:package-0", "ram:package-0", "cpu:package-1", "ram:package-1"
+    }
+    assert not any("mirror" in note for note in reader.notes)
+    fake.add_energy("intel-rapl:0", 25_000_000)
+    fake.add_energy("intel-rapl:1", 25_000_000)
+    assert sum(v for k, v in reader.read().items() if k.startswith("cpu:")) == 50.0
+
+
+def test_mmio_copy_of_one_socket_counted_once_next_to_another_socket(fake: FakePowercap) -> None:
+    fake.add_package(0, energy_uj=10, dram_uj=20)
+    fake.add_package(1, energy_uj=30)
+    fake.add_package(0, energy_uj=10, view="intel-rapl-mmio")
+    reader = RaplReader(fake.root, cpu_vendor=INTEL)
+    assert set(reader.components()) == {"cpu:package-0", "ram:package-0", "cpu:package-1"}
+    assert reader.components()["cpu:package-0"].detail["shadowed"] == ["intel-rapl-mmio:0"]
+    fake.add_energy("intel-rapl:0", 2_000_000)
+    fake.add_energy("intel-rapl-mmio:0", 2_000_000)
+    fake.add_energy("intel-rapl:1", 1_000_000)
+    assert reader.read() == {"cpu:package-0": 2.0, "ram:package-0": 0.0, "cpu:package-1": 1.0}
+
+
+def test_unknown_vendor_with_distinct_dies_is_called_ambiguous(fake: FakePowercap) -> None:
+    fake.add_zone("intel-rapl:0", name="package-0-die-0", energy_uj=1_000_000)
+    fake.add_zone("intel-rapl:1", name="package-0-die-1", energy_uj=2_000_000)
+    reader = RaplReader(fake.root, cpu_vendor="")
+    assert len(reader.components()) == 2
+    note = reader.components()["cpu:package-0-die-0"].detail["notes"][0]
+    assert "ambiguous" in note and "vendor is unknown" in note and "2×" in note
+    assert any("ambiguous" in n for n in reader.notes)
+
+
+def test_two_zones_of_one_name_in_one_view_are_called_ambiguous(fake: FakePowercap) -> None:
+    fake.add_zone("intel-rapl:0", name="package-0", energy_uj=1_000_000)
+    fake.add_zone("intel-rapl:1", name="package-0", energy_uj=9_000_000)
+    reader = RaplReader(fake.root, cpu_vendor=INTEL)
+    assert set(reader.components()) == {"cpu:package-0", "cpu:package-0@intel-rapl:1"}
+    assert any("ambiguous" in n and "intel-rapl:1" in n for n in reader.notes)
+
+
+def test_missing_range_is_noted_on_the_component(fake: FakePowercap) -> None:
+    fake.add_zone("intel-rapl:0", name="package-0", energy_uj=1, max_energy_range_uj=None)
+    reader, reason = probe_rapl(fake.root)
+    assert reader is not None
+    note = reader.components()["cpu:package-0"].detail["notes"][0]
+    assert "max_energy_range_uj" in note and "wrap" in note
+    assert note in reason
 
 
 def test_symlinked_zones_followed(root: Path) -> None:
@@ -198,6 +285,36 @@ def test_symlinked_zones_followed(root: Path) -> None:
     fake.add_energy("intel-rapl:0:0", 250_000)
     fake.add_energy("intel-rapl:0:1", 999_999)
     assert reader.read() == {"cpu:package-0": 1.0, "ram:package-0": 0.25}
+
+
+def test_a_vanished_package_leaves_the_other_zones_counting(fake: FakePowercap) -> None:
+    fake.add_package(0, energy_uj=1, dram_uj=2)
+    fake.add_package(1, energy_uj=3, dram_uj=4)
+    reader = RaplReader(fake.root)
+    fake.vanish("intel-rapl:1")
+    fake.add_energy("intel-rapl:0", 2_000_000)
+    fake.add_energy("intel-rapl:0:0", 1_000_000)
+    reading = reader.read_components()
+    assert reading.energy_j == {"cpu:package-0": 2.0, "ram:package-0": 1.0}
+    assert set(reading.errors) == {"cpu:package-1", "ram:package-1"}
+    assert str(fake.root / "intel-rapl:1" / "energy_uj") in reading.errors["cpu:package-1"]
+    with pytest.raises(CounterUnavailable, match="intel-rapl:1:0"):
+        reader.read()  # read() still raises, naming every zone that failed
+
+
+def test_a_zone_that_recovers_rebaselines_alone(fake: FakePowercap) -> None:
+    fake.add_package(0, energy_uj=1)
+    fake.add_package(1, energy_uj=5_000_000)
+    reader = RaplReader(fake.root)
+    saved = fake.energy("intel-rapl:1")
+    fake.remove("intel-rapl:1", "energy_uj")
+    fake.add_energy("intel-rapl:0", 1_000_000)
+    assert reader.read_components().energy_j == {"cpu:package-0": 1.0}
+    fake.set_energy("intel-rapl:1", saved + 7_000_000)  # back: the 7 J it missed are not added
+    fake.add_energy("intel-rapl:0", 1_000_000)
+    assert reader.read() == {"cpu:package-0": 2.0, "cpu:package-1": 0.0}
+    fake.add_energy("intel-rapl:1", 500_000)
+    assert reader.read() == {"cpu:package-0": 2.0, "cpu:package-1": 0.5}
 
 
 def test_removed_counter_mid_run_raises_naming_the_file(fake: FakePowercap) -> None:
@@ -256,6 +373,7 @@ def test_unreadable_dram_leaves_ram_to_estimate(fake: FakePowercap) -> None:
     assert set(reader.components()) == {"cpu:package-0", "cpu:package-1"}
     assert "ram left to the estimate" in reason
     assert str(fake.root / "intel-rapl:1:0" / "energy_uj") in reason
+    assert "CVE-2020-8694" in reader.uncovered["ram"]
 
 
 def test_probe_without_tree_or_package(root: Path) -> None:
@@ -280,6 +398,11 @@ def test_poll_interval_derived_from_smallest_range(fake: FakePowercap) -> None:
     fake.add_zone("intel-rapl:0", name="package-0", energy_uj=1, max_energy_range_uj=1_000_000_000)
     fake.add_zone("intel-rapl:0:0", name="dram", energy_uj=2, max_energy_range_uj=4_000_000_000)
     assert RaplReader(fake.root).poll_interval_s == 1.0
+    # The meter's sampling interval, where shorter, is followed too.
+    reader = RaplReader(fake.root, poll_interval_s=0.25)
+    assert reader.poll_interval_s == 0.25
+    assert reader.components()["cpu:package-0"].detail["poll_interval_s"] == 0.25
+    assert RaplReader(fake.root, poll_interval_s=5.0).poll_interval_s == 1.0
     assert poll_interval_for([PACKAGE_RANGE_UJ, DRAM_RANGE_UJ]) == rapl.MAX_POLL_INTERVAL_S == 60.0
     assert poll_interval_for([]) == 60.0
     assert poll_interval_for([30_000_000_000]) == 30.0

@@ -2,8 +2,9 @@
 
 Process mode (default) charges the metered process tree only: its CPU seconds times the power of
 one busy logical CPU, and its resident memory times a W/GB constant. Machine mode charges the
-whole machine: every busy CPU second, an idle floor, and all used memory. Every figure carries
-the constants it used, so a reader can redo the arithmetic.
+whole machine: ``TDP × (0.1 + 0.9 × utilisation)`` per package, never more than the TDP it
+assumed, and all used memory. Every figure carries the constants it used, so a reader can redo
+the arithmetic.
 """
 
 from __future__ import annotations
@@ -28,8 +29,13 @@ RAM_W_PER_GB = 0.375
 RAM_W_PER_GB_SOURCE = "CodeCarbon 2.x / eco2AI: 3 W per 8 GB of memory in use"
 
 #: Machine mode: idle power as a share of TDP (CodeCarbon's machine-mode model uses a 10 % floor);
-#: power grows linearly with utilisation above it (Fan, Weber & Barroso, ISCA 2007).
+#: power grows linearly with utilisation from there to the TDP at full load (Fan, Weber & Barroso,
+#: ISCA 2007): W = TDP × (IDLE_FRACTION + (1 - IDLE_FRACTION) × utilisation).
 IDLE_FRACTION = 0.1
+MACHINE_FORMULA = (
+    "TDP × (0.1 + 0.9 × utilisation) per package, i.e. w_per_logical_cpu × (0.1 × logical_cpus "
+    "× wall s + 0.9 × busy CPU s), busy CPU s capped at logical_cpus × wall s"
+)
 
 BYTES_PER_GB = 1e9
 
@@ -88,8 +94,20 @@ def _machine_busy_s() -> float:
     return sum(t) - idle - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
 
 
+def machine_energy_j(model: CpuPowerModel, busy_s: float, wall_s: float) -> float:
+    """Machine-mode CPU joules over ``wall_s`` seconds in which the logical CPUs were busy for
+    ``busy_s`` CPU seconds in all: ``TDP × (0.1 + 0.9 × utilisation) × wall_s`` summed over the
+    packages, where ``w_per_logical_cpu × logical_cpus`` is the TDP of the packages seen."""
+    capacity_s = model.logical_cpus * wall_s
+    busy_s = min(max(0.0, busy_s), capacity_s)
+    return model.w_per_logical_cpu * (
+        IDLE_FRACTION * capacity_s + (1 - IDLE_FRACTION) * busy_s
+    )
+
+
 class CpuEstimate(EnergySource):
-    """CPU energy = W per busy logical CPU × busy CPU seconds (+ idle floor in machine mode)."""
+    """CPU energy = W per busy logical CPU × busy CPU seconds of the process tree (process mode),
+    or :func:`machine_energy_j` of the whole machine (machine mode)."""
 
     method = "estimate"
 
@@ -115,7 +133,7 @@ class CpuEstimate(EnergySource):
         formula = (
             "w_per_logical_cpu × process-tree CPU seconds"
             if self.mode == "process"
-            else "w_per_logical_cpu × (busy CPU s + idle_fraction × logical_cpus × wall s)"
+            else MACHINE_FORMULA
         )
         detail = {**asdict(self.model), "mode": self.mode, "formula": formula}
         if self.mode == "machine":
@@ -125,12 +143,9 @@ class CpuEstimate(EnergySource):
     def read(self) -> dict[str, float]:
         with self._lock:
             busy_s = max(0.0, self._busy_s() - self._busy0_s)
-            energy_j = self.model.w_per_logical_cpu * busy_s
             if self.mode == "machine":
-                wall_s = self._clock() - self._t0
-                idle_w = IDLE_FRACTION * self.model.w_per_logical_cpu * self.model.logical_cpus
-                energy_j += idle_w * wall_s
-            return {"cpu": energy_j}
+                return {"cpu": machine_energy_j(self.model, busy_s, self._clock() - self._t0)}
+            return {"cpu": self.model.w_per_logical_cpu * busy_s}
 
 
 class RamEstimate(EnergySource):

@@ -18,10 +18,17 @@ class Component:
     """Energy of one consumer (a CPU package, its DRAM, a GPU, or an estimate) over a window.
 
     energy_j: joules over the window.
-    method: ``"rapl"``, ``"nvml"``, ``"estimate"``, or ``"<counter>+estimate"`` when a counter
-        failed mid-window and the rest of the span was estimated (see ``detail["gap_s"]``).
+    method: ``"rapl"``, ``"nvml"``, ``"estimate"``; ``"<counter>+estimate"`` when a counter
+        could not be read for part of the window and that span was charged from the estimate or
+        the device's fallback power (``detail["gap_s"]``, ``["gap_energy_j"]``, ``["error"]``);
+        ``"nvml-instant"`` for a window shorter than the GPU energy counter's update period,
+        charged the power reading × duration (``detail["approximation"]``). Only ``rapl`` and
+        ``nvml`` are measured.
     domain: ``"cpu"``, ``"ram"`` or ``"gpu:N"``.
-    detail: how the figure was obtained: counter path or device, or the estimate's constants.
+    detail: how the figure was obtained: counter path or device, or the estimate's constants;
+        ``detail["notes"]`` says in words what a reader must know (why a domain fell to the
+        estimate, mirrors merged, a gap), and ``detail["fallback_reason"]`` why an estimate
+        stands where a counter was expected.
     """
 
     energy_j: float
@@ -33,6 +40,11 @@ class Component:
     def measured(self) -> bool:
         """True only when the whole window came from a hardware counter."""
         return self.method in COUNTER_METHODS
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What a reader of this figure must know, in words (from ``detail["notes"]``)."""
+        return tuple(self.detail.get("notes", ()))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,8 +63,10 @@ class Measurement:
     duration_s: wall-clock seconds between the window's boundaries (monotonic clock).
     components: component name → :class:`Component`.
     start_unix_s: when the window began (UNIX time), for the record.
-    warnings: what a reader of the figure must know (a counter that failed, a window shorter
-        than a counter's update period, an unmetered GPU).
+    warnings: what went wrong in this window (a counter that failed, a window shorter than a
+        counter's update period).
+    notes: what the meter knew when it opened (a counter missing or partial, and why; mirrors
+        merged; an unmetered GPU).
     """
 
     name: str
@@ -60,6 +74,7 @@ class Measurement:
     components: Mapping[str, Component]
     start_unix_s: float = 0.0
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "components", MappingProxyType(dict(self.components)))
@@ -108,4 +123,5 @@ class Measurement:
             "measured": self.measured,
             "components": {k: c.to_dict() for k, c in self.components.items()},
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }

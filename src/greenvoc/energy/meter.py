@@ -2,9 +2,11 @@
 
 Every source reports cumulative joules per component; a window is the difference of two
 snapshots. Counter sources (RAPL, NVML) cover their domains (``cpu``, ``ram``, ``gpu:N``); the
-estimate covers ``cpu`` and ``ram`` wherever no counter does. When a counter fails mid-window,
-the span after its last good read is charged from the estimate (or the source's fallback power)
-and the component is labelled ``<counter>+estimate`` with the gap's length.
+estimate covers ``cpu`` and ``ram`` wherever no counter does, with the reason. Failures are
+tracked per component: when one counter fails, the others keep counting, and only the failed
+component's unread span (from its last good read to its recovery or the window's end) is charged
+from the estimate of its domain (or the source's fallback power) and labelled
+``<counter>+estimate`` with ``gap_s``, ``gap_energy_j`` and the error.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from greenvoc.energy.estimate import CpuEstimate, CpuPowerModel, Mode, RamEstimate
 from greenvoc.energy.measurement import Component, Measurement
 from greenvoc.energy.nvml import cuda_synchronize
+from greenvoc.energy.outages import Key, OutageLog, Snapshot, Span
 from greenvoc.energy.process_tree import ProcessTree
 from greenvoc.energy.sampler import Sampler
-from greenvoc.energy.source import EnergySource
+from greenvoc.energy.source import ComponentInfo, EnergySource, Reading
 from greenvoc.errors import CounterUnavailable, UsageError
 
 log = logging.getLogger(__name__)
@@ -32,16 +35,9 @@ DEFAULT_INTERVAL_S = 0.1
 
 
 @dataclass
-class _Snapshot:
-    time_s: float
-    values: list[dict[str, float] | None]  # per source index; None: read failed
-    errors: dict[int, str] = field(default_factory=dict)
-
-
-@dataclass
 class _Window:
     name: str
-    begin: _Snapshot
+    begin: Snapshot
     start_unix_s: float
 
 
@@ -55,9 +51,11 @@ class EnergyMeter:
     True
 
     sources: counter sources to use (default: probe RAPL and NVML, see
-        :func:`greenvoc.energy.probe.probe_counters`); pass ``[]`` for the estimate alone.
-    interval_s: sampling period for the sources that need one (RAM estimate, NVML power
-        polling); counters are read at window boundaries only.
+        :func:`greenvoc.energy.probe.probe`); pass ``[]`` for the estimate alone.
+    interval_s: sampling period of every polled source the meter opens: the RAM estimate, and
+        with probed sources NVML power polling and RAPL (read at least this often, and often
+        enough not to miss a wrap), so a counter that fails is charged from the estimate from at
+        most ``interval_s`` before it failed. Sources passed in keep their own periods.
     mode: ``"process"`` (the metered process tree) or ``"machine"`` for the estimate.
     pid / include_root: the process tree the estimate charges (default: this process).
     cpu_tdp_w: override the TDP table (W per CPU package).
@@ -76,11 +74,14 @@ class EnergyMeter:
     ) -> None:
         if mode not in ("process", "machine"):
             raise UsageError(f"unknown meter mode {mode!r}; valid modes: process, machine")
-        self.notes: list[str] = []
         if sources is None:
-            from greenvoc.energy.probe import probe_counters
+            from greenvoc.energy.probe import probe
 
-            sources, self.notes = probe_counters()
+            found = probe(interval_s=interval_s)
+            sources, self.notes, self.uncovered = found.sources, found.notes, found.uncovered
+        else:
+            self.notes = [note for s in sources for note in s.notes]
+            self.uncovered = {d: why for s in sources for d, why in s.uncovered.items()}
         self.counters = list(sources)
         tree = ProcessTree(pid, include_root=include_root)
         self.estimates: list[EnergySource] = [
@@ -91,10 +92,7 @@ class EnergyMeter:
         self.sources = self.counters + self.estimates
         self.interval_s = interval_s
         self._lock = threading.RLock()
-        self._last_good: dict[int, _Snapshot] = {}
-        self._failed: dict[int, str] = {}
-        self._down: dict[int, _Snapshot] = {}  # failing source → its last good snapshot
-        self._gaps: dict[int, list[tuple[_Snapshot, _Snapshot]]] = {}  # recovered failures
+        self._outages = OutageLog()
         self._windows: dict[str, _Window] = {}
         self.results: dict[str, Measurement] = {}
         self.measurement: Measurement | None = None
@@ -203,114 +201,145 @@ class EnergyMeter:
         except Exception as e:  # the sampler thread must never die or crash the program
             log.warning("energy sampler: %s", e)
 
-    def _snapshot(self) -> _Snapshot:
-        snap = _Snapshot(time.monotonic(), [])
+    def _snapshot(self) -> Snapshot:
+        snap = Snapshot(time.monotonic(), [])
         self._last_read_s = [snap.time_s] * len(self.sources)
         for i, source in enumerate(self.sources):
             try:
-                snap.values.append(source.read())
+                reading = source.read_components()
             except CounterUnavailable as e:
-                snap.values.append(None)
-                snap.errors[i] = str(e)
-                if i not in self._failed:
-                    self._failed[i] = str(e)
-                    log.warning("%s; the span it misses is estimated and labelled so", e)
-        for i, values in enumerate(snap.values):
-            if values is None:
-                if i in self._last_good:
-                    self._down.setdefault(i, self._last_good[i])
-                continue
-            if i in self._down:
-                self._gaps.setdefault(i, []).append((self._down.pop(i), snap))
-            self._last_good[i] = snap
+                reading = Reading({}, dict.fromkeys(source.components(), str(e)))
+            snap.values.append(dict(reading.energy_j))
+            snap.errors.update({(i, name): why for name, why in reading.errors.items()})
+        for i, source in enumerate(self.sources):
+            for name in source.components():
+                if (error := self._outages.track((i, name), snap)) is not None:
+                    log.warning("%s; the span it misses is estimated and labelled so", error)
         return snap
 
-    def _estimate_delta(self, domain: str, start: _Snapshot, end: _Snapshot) -> float | None:
+    def _estimate_delta(self, domain: str, start: Snapshot, end: Snapshot) -> float | None:
         """Joules the estimate sources attribute to ``domain`` between two snapshots."""
         offset = len(self.counters)
         for j, source in enumerate(self.estimates):
             for comp, info in source.components().items():
-                a, b = start.values[offset + j], end.values[offset + j]
-                if info.domain == domain and a is not None and b is not None:
-                    return b[comp] - a[comp]
+                key = (offset + j, comp)
+                if info.domain == domain and start.has(key) and end.has(key):
+                    return end.value(key) - start.value(key)
         return None
 
-    def _measure(self, window: _Window, end: _Snapshot) -> Measurement:
+    def _measure(self, window: _Window, end: Snapshot) -> Measurement:
         begin, components, warnings = window.begin, {}, []
-        covered: set[str] = set()
+        estimated = {i.domain for src in self.estimates for i in src.components().values()}
+        # A domain no counter could read when the window opened falls to the estimate whole.
+        live = {
+            info.domain
+            for i, src in enumerate(self.counters)
+            for name, info in src.components().items()
+            if begin.has((i, name))
+        }
+        reasons: dict[str, list[str]] = {d: [why] for d, why in self.uncovered.items()}
         for i, source in enumerate(self.counters):
-            if begin.values[i] is None:
-                continue  # dead before the window opened: its domains fall to the estimate
-            infos = source.components()
-            covered |= {info.domain for info in infos.values()}
-            end_values = end.values[i]
-            for name, info in infos.items():
-                detail = dict(info.detail)
-                if end_values is not None:
-                    energy_j = end_values[name] - begin.values[i][name]
-                    method = source.method
-                    if not source.counts_through_gaps:
-                        gap_s, gap_j = self._recovered_gaps(i, info.domain, begin, end)
-                        if gap_s > 0:
-                            energy_j += gap_j
-                            method = f"{source.method}+estimate"
-                            detail.update(gap_s=gap_s, gap_energy_j=gap_j,
-                                          error=self._failed.get(i, ""))
-                            warnings.append(f"{name}: unreadable for {gap_s:.3f} s, estimated")
-                    components[name] = Component(energy_j, method, info.domain, detail)
-                    min_window_s = detail.get("min_window_s")
-                    if min_window_s and end.time_s - begin.time_s < min_window_s:
-                        warnings.append(
-                            f"{name}: window of {end.time_s - begin.time_s:.3f} s is shorter "
-                            f"than the counter's update period ({min_window_s} s)"
-                        )
+            for name, info in source.components().items():
+                if info.domain in estimated and info.domain not in live:
+                    reasons.setdefault(info.domain, []).append(begin.errors.get((i, name), ""))
                     continue
-                components[name] = self._with_gap(i, name, info.domain, detail, begin, end)
-                warnings.append(f"{name}: {end.errors.get(i, 'counter failed')}")
+                components[name] = self._counter_component((i, name), info, begin, end, warnings)
+        covered = {c.domain for c in components.values()}
         offset = len(self.counters)
         for j, source in enumerate(self.estimates):
-            a, b = begin.values[offset + j], end.values[offset + j]
             for name, info in source.components().items():
-                if info.domain in covered or a is None or b is None:
+                key = (offset + j, name)
+                if info.domain in covered or not (begin.has(key) and end.has(key)):
                     continue
-                energy_j = b[name] - a[name]
-                components[name] = Component(energy_j, "estimate", info.domain, info.detail)
+                detail = dict(info.detail)
+                why = "; ".join(reasons.get(info.domain) or ["no counter source was given"])
+                detail["fallback_reason"] = why
+                detail["notes"] = [
+                    *detail.get("notes", ()), f"{name}: no counter covers {info.domain}: {why}"
+                ]
+                energy_j = end.value(key) - begin.value(key)
+                components[name] = Component(energy_j, "estimate", info.domain, detail)
         return Measurement(
-            window.name, end.time_s - begin.time_s, components, window.start_unix_s, tuple(warnings)
+            window.name, end.time_s - begin.time_s, components, window.start_unix_s,
+            tuple(warnings), tuple(self.notes),
         )
 
-    def _recovered_gaps(
-        self, i: int, domain: str, begin: _Snapshot, end: _Snapshot
-    ) -> tuple[float, float]:
-        """Seconds and estimated joules of spans inside the window that source ``i`` missed
-        and recovered from; the joules are split evenly among its components of ``domain``."""
-        siblings = [c for c, inf in self.counters[i].components().items() if inf.domain == domain]
-        gap_s = gap_j = 0.0
-        for lost, back in self._gaps.get(i, []):
-            if lost.time_s >= begin.time_s and back.time_s <= end.time_s:
-                gap_s += back.time_s - lost.time_s
-                gap_j += (self._estimate_delta(domain, lost, back) or 0.0) / len(siblings)
-        return gap_s, gap_j
-
-    def _with_gap(
-        self, i: int, name: str, domain: str, detail: dict, begin: _Snapshot, end: _Snapshot
+    def _counter_component(
+        self, key: Key, info: ComponentInfo, begin: Snapshot, end: Snapshot,
+        warnings: list[str],
     ) -> Component:
-        source = self.counters[i]
-        last = self._last_good.get(i, begin)
-        if last.time_s < begin.time_s:
-            last = begin
-        counted_j = last.values[i][name] - begin.values[i][name]
-        gap_s = end.time_s - last.time_s
-        siblings = [c for c, inf in source.components().items() if inf.domain == domain]
-        estimated = self._estimate_delta(domain, last, end)
+        """The counted energy of one component over the window, plus its unread spans charged
+        from the estimate or the source's fallback power."""
+        source, name = self.counters[key[0]], key[1]
+        bounds = self._outages.good_bounds(key, begin, end)
+        counted_j = bounds[1].value(key) - bounds[0].value(key) if bounds else 0.0
+        spans = self._outages.unread_spans(key, source.counts_through_gap(name), begin, end)
+        detail = dict(info.detail)
+        if not spans:
+            component = Component(counted_j, source.method, info.domain, detail)
+            return self._short_window(key, component, end.time_s - begin.time_s, warnings)
+        gap_s = gap_j = 0.0
+        how, errors = "", []
+        for span in spans:
+            joules, how, power_w = self._gap_energy(key, info.domain, span)
+            gap_s += span.duration_s
+            gap_j += joules
+            if power_w is not None:
+                detail["gap_power_w"] = power_w
+            if span.error not in errors:
+                errors.append(span.error)
+        error = "; ".join(errors)
+        detail.update(counted_j=counted_j, gap_s=gap_s, gap_energy_j=gap_j, gap_method=how,
+                      error=error)
+        note = (f"{name}: unreadable for {gap_s:.3f} s of this window ({error}); that span is "
+                f"charged {gap_j:.3f} J from {how}")
+        detail["notes"] = [*detail.get("notes", ()), note]
+        warnings.append(f"{name}: unreadable for {gap_s:.3f} s, estimated: {error}")
+        return Component(counted_j + gap_j, f"{source.method}+estimate", info.domain, detail)
+
+    def _gap_energy(self, key: Key, domain: str, span: Span) -> tuple[float, str, float | None]:
+        """Joules to charge for an unread span, how they were obtained, and the fallback power
+        (W) used, if any. The domain's estimate is split evenly among the source's components
+        of that domain (the estimate does not know which package or DIMM was busy)."""
+        source, name = self.counters[key[0]], key[1]
+        estimated = self._estimate_delta(domain, span.start, span.end)
         if estimated is not None:
-            gap_j, how = estimated / len(siblings), "estimate source for the domain"
-        elif (power_w := source.fallback_power_w(name)) is not None:
-            gap_j, how = power_w * gap_s, f"fallback power {power_w:g} W × gap"
+            n = sum(1 for inf in source.components().values() if inf.domain == domain)
+            return estimated / n, f"the {domain} estimate over the span ÷ {n} counter(s)", None
+        fallback = source.fallback_power(name)
+        if fallback is not None:
+            joules = fallback.power_w * span.duration_s
+            return joules, f"{fallback.power_w:g} W × span ({fallback.basis})", fallback.power_w
+        return 0.0, "nothing: no estimate or fallback power for this domain (not counted)", None
+
+    def _short_window(
+        self, key: Key, component: Component, duration_s: float, warnings: list[str]
+    ) -> Component:
+        """A window shorter than the counter's update period: the counter difference may be 0 or
+        a whole step, so charge the source's power now × the duration where it offers one."""
+        name = key[1]
+        min_window_s = component.detail.get("min_window_s")
+        if not min_window_s or duration_s >= min_window_s:
+            return component
+        source = self.counters[key[0]]
+        try:
+            power = source.short_window_power(name)
+        except CounterUnavailable as e:
+            power, why = None, f"; no power reading either ({e})"
         else:
-            gap_j, how = 0.0, "not counted: no estimate for this domain"
-        detail.update(
-            counted_j=counted_j, gap_s=gap_s, gap_energy_j=gap_j, gap_method=how,
-            error=self._failed.get(i, ""),
-        )
-        return Component(counted_j + gap_j, f"{source.method}+estimate", domain, detail)
+            why = ""
+        if power is None:
+            warnings.append(f"{name}: window of {duration_s:.3f} s is shorter than the counter's "
+                            f"update period ({min_window_s} s){why}")
+            return component
+        power_w = power.power_w
+        detail = dict(component.detail)
+        approximation = (f"{power_w:g} W × {duration_s:.4f} s, because the window is shorter "
+                         f"than the counter's update period ({min_window_s} s); power from "
+                         f"{power.basis}")
+        detail.update(counter_j=component.energy_j, instant_power_w=power_w,
+                      approximation=approximation)
+        detail["notes"] = [*detail.get("notes", ()), f"{name}: {approximation}; not measured"]
+        warnings.append(f"{name}: {approximation}; labelled {source.method}-instant, estimated")
+        return Component(power_w * duration_s, f"{source.method}-instant", component.domain,
+                         detail)

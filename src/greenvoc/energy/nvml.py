@@ -5,12 +5,17 @@ one of two ways, chosen per device when the reader opens:
 
 ``total_energy_counter`` (Volta and newer): ``nvmlDeviceGetTotalEnergyConsumption``, millijoules
     since the driver was loaded; a span's energy is the difference of two reads. The counter
-    moves in steps about :data:`COUNTER_MIN_WINDOW_S` apart: shorter windows can read zero.
+    moves in steps about :data:`COUNTER_MIN_WINDOW_S` apart: shorter windows can read zero, so
+    the meter charges them the power reading × their duration (method ``nvml-instant``, not
+    labelled measured), as Zeus's ``approx_instant_energy`` does.
 ``power_polling`` (older GPUs, where the counter raises ``NVML_ERROR_NOT_SUPPORTED``):
     ``nvmlDeviceGetPowerUsage`` (milliwatts) integrated over ``time.monotonic()`` by the
-    trapezoid rule between successive reads; ``poll_interval_s`` makes the meter's sampler read
-    often enough. The counter is preferred: on A100/H100 the power reading is an average and
-    samples only about 25 % of the runtime (arXiv 2312.02741), so it misses short bursts.
+    trapezoid rule between successive reads; ``poll_interval_s`` (the meter's ``interval_s``)
+    makes the meter's sampler read often enough. A failed poll is never interpolated across: the
+    next good read restarts the integral and the meter charges the unsampled span at
+    :meth:`NvmlReader.fallback_power` (method ``nvml+estimate``). The counter is preferred: on
+    A100/H100 the power reading is an average and samples only about 25 % of the runtime
+    (arXiv 2312.02741), so it misses short bursts.
 
 Devices follow ``CUDA_VISIBLE_DEVICES`` as CUDA does: unset, every GPU; empty, none; otherwise a
 comma list of indices, ``GPU-…`` UUIDs (a unique prefix suffices) or ``MIG-…`` UUIDs, read up to
@@ -32,7 +37,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from greenvoc.energy.source import ComponentInfo, EnergySource
+from greenvoc.energy.source import ComponentInfo, EnergySource, PowerFigure, Reading
 from greenvoc.errors import CounterUnavailable
 
 logger = logging.getLogger(__name__)
@@ -41,6 +46,18 @@ COUNTER = "total_energy_counter"
 POLLING = "power_polling"
 #: Windows shorter than this (s) are below the resolution of the total-energy counter.
 COUNTER_MIN_WINDOW_S = 0.1
+DEFAULT_POLL_INTERVAL_S = 0.1
+#: Why a GPU's unread span is charged at its enforced power limit: an upper bound, so that a
+#: failed read never makes a GPU look cheaper than it was.
+POWER_LIMIT_BASIS = (
+    "the GPU's enforced power limit read at open: an upper bound on its average draw, so the "
+    "span is never undercounted"
+)
+LAST_POWER_BASIS = "the GPU's last good power reading (its power limit is unknown)"
+INSTANT_BASIS = (
+    "nvmlDeviceGetPowerUsage at the window's end; on A100/H100 this reading is a ~1 s average, "
+    "not the power of this window alone"
+)
 INSTALL_HINT = "pip install 'greenvoc[gpu]'"
 _FUNCTION = {COUNTER: "nvmlDeviceGetTotalEnergyConsumption", POLLING: "nvmlDeviceGetPowerUsage"}
 
@@ -81,6 +98,7 @@ class _Gpu:
     last_t: float = 0.0
     last_power_w: float = 0.0
     energy_j: float = 0.0
+    stale: bool = False  # polling: the last poll failed, the next good one restarts the integral
 
     @property
     def component(self) -> str:
@@ -152,11 +170,11 @@ class NvmlReader(EnergySource):
     clock: seconds, monotonic; the time base of power integration.
 
     Raises :class:`CounterUnavailable` when NVML cannot be loaded or initialised. GPUs that can
-    be read neither way are left out, with the reason in :attr:`skipped`. After a failed read
-    the next good one covers the gap: the counter measured it, polling interpolates across it.
+    be read neither way are left out, with the reason in :attr:`skipped`. One GPU failing a read
+    does not stop the others (:meth:`read_components`). After a failed read, the energy counter
+    covers the span it missed (it kept counting); polling does not (it cannot know what it did
+    not sample): the next good poll restarts the integral and the meter charges the span.
     """
-
-    counts_through_gaps = True  # the energy counter keeps counting; polling interpolates
 
     method = "nvml"
 
@@ -164,7 +182,7 @@ class NvmlReader(EnergySource):
         self,
         nvml: Any = None,
         *,
-        poll_interval_s: float = 0.1,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if nvml is None:
@@ -199,6 +217,7 @@ class NvmlReader(EnergySource):
         self._components = MappingProxyType(
             {gpu.component: self._info(gpu, poll_interval_s) for gpu in self._gpus}
         )
+        self.notes = [f"{c} not measured: {why}" for c, why in self.skipped.items()]
 
     def _open(self, index: int, mig: bool) -> _Gpu | None:
         nvml = self._nvml
@@ -252,24 +271,40 @@ class NvmlReader(EnergySource):
 
     def read(self) -> dict[str, float]:
         """Joules per ``gpu:N`` since the reader was opened; :class:`CounterUnavailable` naming
-        each GPU, NVML function and error when a GPU cannot be read."""
+        each GPU, NVML function and error when a GPU cannot be read (the others are updated)."""
+        energy_j, failures = self._read_each()
+        if failures:
+            what = "; ".join(self._failure(gpu, e) for gpu, e in failures)
+            raise CounterUnavailable(f"NVML read failed: {what}") from failures[0][1]
+        return energy_j
+
+    def read_components(self) -> Reading:
+        """Joules of every GPU that could be read; why each other one could not."""
+        energy_j, failures = self._read_each()
+        return Reading(
+            energy_j, {gpu.component: f"NVML read failed: {self._failure(gpu, e)}"
+                       for gpu, e in failures}
+        )
+
+    def _read_each(self) -> tuple[dict[str, float], list[tuple[_Gpu, Exception]]]:
         with self._lock:
             if self._closed:
                 raise CounterUnavailable("the NVML reader is closed")
-            failures = []
+            failures: list[tuple[_Gpu, Exception]] = []
             for gpu in self._gpus:
                 try:
                     self._update(gpu)
                 except self._nvml.NVMLError as e:
+                    gpu.stale = gpu.method == POLLING
                     failures.append((gpu, e))
-            if failures:
-                what = "; ".join(
-                    f"{gpu.component} ({gpu.name}, {gpu.uuid}): {_FUNCTION[gpu.method]} raised "
-                    f"{type(e).__name__} ({e})"
-                    for gpu, e in failures
-                )
-                raise CounterUnavailable(f"NVML read failed: {what}") from failures[0][1]
-            return {gpu.component: gpu.energy_j for gpu in self._gpus}
+            failed = {gpu.component for gpu, _ in failures}
+            energy_j = {g.component: g.energy_j for g in self._gpus if g.component not in failed}
+            return energy_j, failures
+
+    @staticmethod
+    def _failure(gpu: _Gpu, e: Exception) -> str:
+        return (f"{gpu.component} ({gpu.name}, {gpu.uuid}): {_FUNCTION[gpu.method]} raised "
+                f"{type(e).__name__} ({e})")
 
     def _update(self, gpu: _Gpu) -> None:
         if gpu.method == COUNTER:
@@ -282,12 +317,48 @@ class NvmlReader(EnergySource):
         else:
             power_w = self._nvml.nvmlDeviceGetPowerUsage(gpu.handle) / 1000
             now = self._clock()
-            gpu.energy_j += (gpu.last_power_w + power_w) / 2 * max(0.0, now - gpu.last_t)
-            gpu.last_power_w, gpu.last_t = power_w, now
+            if not gpu.stale:
+                gpu.energy_j += (gpu.last_power_w + power_w) / 2 * max(0.0, now - gpu.last_t)
+            gpu.last_power_w, gpu.last_t, gpu.stale = power_w, now, False
 
-    def fallback_power_w(self, component: str) -> float | None:
-        """The GPU's enforced power limit (W) read at open, or ``None`` if unknown."""
-        return next((g.power_limit_w for g in self._gpus if g.component == component), None)
+    def _gpu(self, component: str) -> _Gpu | None:
+        return next((g for g in self._gpus if g.component == component), None)
+
+    def counts_through_gap(self, component: str) -> bool:
+        """The energy counter kept counting through a failed read; polled power did not."""
+        gpu = self._gpu(component)
+        return gpu is not None and gpu.method == COUNTER
+
+    def fallback_power(self, component: str) -> PowerFigure | None:
+        """The GPU's enforced power limit read at open (an upper bound, so an unread span is
+        never undercounted); for a polled GPU whose limit is unknown, its last good power
+        reading; else ``None``."""
+        gpu = self._gpu(component)
+        if gpu is None:
+            return None
+        if gpu.power_limit_w is not None:
+            return PowerFigure(gpu.power_limit_w, POWER_LIMIT_BASIS)
+        if gpu.method == POLLING:
+            return PowerFigure(gpu.last_power_w, LAST_POWER_BASIS)
+        return None
+
+    def short_window_power(self, component: str) -> PowerFigure | None:
+        """The power reading now (W) of a GPU read through its energy counter, for windows
+        shorter than the counter's update period; ``None`` for a polled GPU (its integral
+        already spans such a window)."""
+        gpu = self._gpu(component)
+        if gpu is None or gpu.method != COUNTER:
+            return None
+        with self._lock:
+            try:
+                power_w = self._nvml.nvmlDeviceGetPowerUsage(gpu.handle) / 1000
+            except self._nvml.NVMLError as e:
+                raise CounterUnavailable(
+                    f"{component} ({gpu.name}): nvmlDeviceGetPowerUsage raised "
+                    f"{type(e).__name__} ({e}) for a window shorter than the energy counter's "
+                    f"update period"
+                ) from e
+        return PowerFigure(power_w, INSTANT_BASIS)
 
     def close(self) -> None:
         """Shut NVML down (its init is reference-counted); later reads raise. Idempotent."""
@@ -309,11 +380,14 @@ class NvmlReader(EnergySource):
         self.close()
 
 
-def probe_nvml(nvml: Any = None) -> tuple[NvmlReader | None, str]:
+def probe_nvml(
+    nvml: Any = None, *, poll_interval_s: float | None = None
+) -> tuple[NvmlReader | None, str]:
     """An open :class:`NvmlReader` and a one-line summary of its GPUs, or ``None`` and why there
-    is none (pynvml not installed, no driver, no GPU, none visible, none readable)."""
+    is none (pynvml not installed, no driver, no GPU, none visible, none readable).
+    ``poll_interval_s``: how often power-polled GPUs are read (the meter's ``interval_s``)."""
     try:
-        reader = NvmlReader(nvml)
+        reader = NvmlReader(nvml, poll_interval_s=poll_interval_s or DEFAULT_POLL_INTERVAL_S)
     except CounterUnavailable as e:
         return None, str(e)
     info = reader.components()

@@ -10,16 +10,25 @@ Sources that must be read regularly to stay correct (a counter that may wrap bet
 boundaries, a power reading integrated over time) say so through ``poll_interval_s``; the
 meter's background sampler then calls :meth:`read` at least that often. Others leave it ``None``
 and cost nothing between window boundaries.
+
+One failing component never voids the others: :meth:`EnergySource.read_components` returns the
+components it could read and, for each one it could not, why. The meter charges only the failed
+component's unread span from the estimate (or the source's :meth:`fallback_power`) and labels it.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
-#: Methods whose figures come from a hardware counter (``measured``); anything else is an estimate.
+from greenvoc.errors import CounterUnavailable
+
+#: Methods whose figures come from a hardware counter (``measured``); anything else is an estimate
+#: (``estimate``, ``<counter>+estimate`` for a span a counter missed, ``nvml-instant`` for a window
+#: shorter than the GPU counter's update period).
 COUNTER_METHODS = frozenset({"rapl", "nvml"})
 
 
@@ -37,6 +46,27 @@ class ComponentInfo:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """One read of a source.
+
+    energy_j: cumulative joules of each component that could be read.
+    errors: component name → why it could not be read this time (file, error, fix).
+    """
+
+    energy_j: Mapping[str, float]
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PowerFigure:
+    """A power (W) charged in place of a counter (an unread span, a too short window), and
+    where it comes from, in words."""
+
+    power_w: float
+    basis: str
+
+
 class EnergySource(abc.ABC):
     """A provider of cumulative energy readings for one or more components."""
 
@@ -46,11 +76,11 @@ class EnergySource(abc.ABC):
     #: The sampler must call :meth:`read` at least this often (seconds); ``None``: never needed.
     poll_interval_s: float | None = None
 
-    #: After a failed read, does the next good read include the energy of the span it missed
-    #: (a hardware counter that kept counting, as NVML's)? If not (RAPL restarts from the
-    #: recovered value, since a reset cannot be told from a wrap), the meter charges that span
-    #: from the estimate and labels it.
-    counts_through_gaps: bool = False
+    #: What a reader of this source's figures must know (mirrors merged, a range unreadable).
+    notes: Sequence[str] = ()
+
+    #: Domains this source would cover but cannot, with the reason; the estimate covers them.
+    uncovered: Mapping[str, str] = MappingProxyType({})
 
     @abc.abstractmethod
     def components(self) -> Mapping[str, ComponentInfo]:
@@ -64,9 +94,31 @@ class EnergySource(abc.ABC):
         :class:`greenvoc.errors.CounterUnavailable` when the underlying counter cannot be read.
         """
 
-    def fallback_power_w(self, component: str) -> float | None:
-        """A power (W) to charge for a span this component could not be read, if no estimate
-        source covers its domain (e.g. a GPU's power limit). ``None``: leave the span uncounted."""
+    def read_components(self) -> Reading:
+        """Like :meth:`read`, but a component that cannot be read is reported in
+        ``Reading.errors`` while the others are returned. Sources whose components fail
+        together keep this default."""
+        try:
+            return Reading(self.read())
+        except CounterUnavailable as e:
+            return Reading({}, dict.fromkeys(self.components(), str(e)))
+
+    def counts_through_gap(self, component: str) -> bool:
+        """After a failed read, does the next good read of ``component`` include the energy of
+        the span it missed (a hardware counter that kept counting, as NVML's)? If not (RAPL
+        restarts from the recovered value, since a reset cannot be told from a wrap; polled power
+        cannot know what it did not sample), the meter charges that span and labels it."""
+        return False
+
+    def fallback_power(self, component: str) -> PowerFigure | None:
+        """A power to charge for a span this component could not be read, when no estimate
+        source covers its domain (e.g. a GPU's power limit). ``None``: leave it uncounted."""
+        return None
+
+    def short_window_power(self, component: str) -> PowerFigure | None:
+        """For a counter too coarse for windows shorter than ``detail["min_window_s"]``: the power
+        now, which the meter multiplies by such a window's duration. ``None``: the counter's
+        difference stands (with a warning). Raises :class:`CounterUnavailable` if unreadable."""
         return None
 
     def close(self) -> None:  # noqa: B027 - optional hook

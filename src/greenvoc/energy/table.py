@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.markup import escape
 from rich.table import Table
 
 from greenvoc.energy.carbon import CarbonSettings
@@ -15,8 +16,11 @@ def _fmt_j(energy_j: float) -> str:
 
 
 def measurement_table(m: Measurement, carbon: CarbonSettings) -> Table:
-    """One row per component, then the total with its carbon, duration and label."""
+    """One row per component, then the total with its carbon, duration and label. A component
+    with notes (why it is estimated, a gap, an approximation, mirrors merged) gets a numbered
+    mark after its method, and the notes follow the table under those numbers."""
     label = "measured" if m.measured else "estimated"
+    notes: list[str] = []
     table = Table(title=f"{m.name}: {m.duration_s:.3f} s, {label}", title_justify="left")
     for col, justify in [("component", "left"), ("method", "left"), ("energy (J)", "right"),
                          ("energy (kWh)", "right"), ("mean power (W)", "right"),
@@ -24,16 +28,23 @@ def measurement_table(m: Measurement, carbon: CarbonSettings) -> Table:
         table.add_column(col, justify=justify)
     for name, c in sorted(m.components.items()):
         power = c.energy_j / m.duration_s if m.duration_s > 0 else 0.0
-        table.add_row(name, c.method, _fmt_j(c.energy_j), f"{c.energy_j / J_PER_KWH:.3e}",
+        marks = []
+        for note in c.notes:
+            notes.append(note)
+            marks.append(f"[{len(notes)}]")
+        method = " ".join([c.method, *marks])
+        table.add_row(name, method, _fmt_j(c.energy_j), f"{c.energy_j / J_PER_KWH:.3e}",
                       f"{power:.2f}", f"{carbon.carbon_g(c.energy_j):.3e}")
     table.add_section()
     table.add_row("total", label, _fmt_j(m.energy_j), f"{m.energy_kwh:.3e}",
                   f"{m.mean_power_w:.2f}", f"{carbon.carbon_g(m.energy_j):.3e}", style="bold")
     i = carbon.intensity
-    table.caption = (
+    table.caption = "\n".join([
         f"carbon: {i.g_per_kwh:g} gCO2eq/kWh ({i.country}, {i.year}; {i.source}), "
-        f"PUE {carbon.pue:g} — {carbon.origin}"
-    )
+        f"PUE {carbon.pue:g} — {carbon.origin}",
+        *(f"[{n}] {escape(note)}" for n, note in enumerate(notes, 1)),
+    ])
+    table.caption_justify = "left"
     return table
 
 

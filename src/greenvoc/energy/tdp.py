@@ -61,6 +61,19 @@ def _read_model_name() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+@functools.cache
+def read_cpu_vendor() -> str:
+    """``vendor_id`` from ``/proc/cpuinfo`` (``GenuineIntel``, ``AuthenticAMD``...), or ``""``."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        if line.startswith("vendor_id"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
 def _count_sockets() -> int:
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.exists():

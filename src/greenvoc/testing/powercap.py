@@ -1,11 +1,17 @@
 """Fake Linux powercap trees for testing RAPL readers without RAPL hardware.
 
 :class:`FakePowercap` writes, in a folder, what ``/sys/class/powercap`` shows: one folder per zone
-(``intel-rapl:0``, ``intel-rapl:0:0``, ``intel-rapl-mmio:0``, ...) laid out flat, each with
-``name``, ``energy_uj`` and ``max_energy_range_uj``. With ``symlinks=True`` the zone folders live
-nested under ``<root>/.devices`` and the flat entries are symlinks to them, as in real sysfs.
+(``intel-rapl:0``, ``intel-rapl:0:0``, ``intel-rapl-mmio:0``, ``amd-rapl:0``...) laid out flat,
+each with ``name``, ``energy_uj`` and ``max_energy_range_uj``. With ``symlinks=True`` the zone
+folders live nested under ``<root>/.devices`` and the flat entries are symlinks to them, as in
+real sysfs.
+
+Layouts the meter must get right: two sockets (:meth:`FakePowercap.add_package` twice, equal
+values or not), an MMIO copy of a package (``view="intel-rapl-mmio"``), a multi-die AMD part
+whose die zones all mirror one ticking socket counter (:meth:`FakePowercap.add_mirrored_dies`).
 
 Failures are made real rather than mocked: :meth:`FakePowercap.remove` deletes files or zones,
+:meth:`FakePowercap.vanish` removes a package with its sub-zones mid-run (a driver unbinding it),
 and :meth:`FakePowercap.make_unreadable` sets a file's mode to 000, which the kernel enforces for
 any process that is not root. Inside :func:`unprivileged`, a root test process drops its
 effective uid so that the mode binds to it too; the tree's folders must then be reachable by
@@ -37,6 +43,7 @@ class FakePowercap:
         self.root.chmod(0o755)
         self.symlinks = symlinks
         self._ranges_uj: dict[str, int | None] = {}
+        self._mirrors: dict[str, list[str]] = {}  # zone -> zones showing the same counter
 
     def zone_path(self, zone: str) -> Path:
         """The flat entry of ``zone`` (``<root>/intel-rapl:0``)."""
@@ -97,6 +104,33 @@ class FakePowercap:
             uj = dram_uj if name == "dram" and dram_uj is not None else 0
             self.add_zone(f"{top}:{sub}", name=name, energy_uj=uj, max_energy_range_uj=range_uj)
 
+    def add_mirrored_dies(
+        self,
+        package: int,
+        dies: int,
+        *,
+        energy_uj: int,
+        skew_uj: int = 0,
+        view: str = "intel-rapl",
+        first_index: int | None = None,
+    ) -> list[str]:
+        """A multi-die AMD package (Threadripper, EPYC Zen 1/2): ``dies`` top-level zones
+        ``<view>:<k>`` named ``package-<package>-die-<m>``, all showing one socket counter.
+        ``skew_uj``: die ``m`` shows ``energy_uj + m × skew_uj``, what a counter ticking between
+        the reads of the die files looks like. :meth:`add_energy` on the first zone advances
+        them all. ``first_index``: ``k`` of the first zone (default: the next free one).
+        Returns the zones, first one first."""
+        if first_index is None:
+            taken = [int(e.name.split(":")[1]) for e in self.root.glob(f"{view}:*")
+                     if e.name.count(":") == 1]
+            first_index = max(taken, default=-1) + 1
+        zones = [f"{view}:{first_index + m}" for m in range(dies)]
+        for m, zone in enumerate(zones):
+            self.add_zone(zone, name=f"package-{package}-die-{m}",
+                          energy_uj=energy_uj + m * skew_uj)
+        self._mirrors[zones[0]] = zones[1:]
+        return zones
+
     def set_energy(self, zone: str, energy_uj: int) -> None:
         """Write the raw counter value (µJ), as the hardware would."""
         # Atomic like sysfs: a reader on another thread never sees a half-written file.
@@ -110,7 +144,13 @@ class FakePowercap:
         return int((self.zone_path(zone) / "energy_uj").read_text())
 
     def add_energy(self, zone: str, delta_uj: int) -> int:
-        """Advance the counter by ``delta_uj``, wrapping modulo the zone's range; returns it."""
+        """Advance the counter by ``delta_uj``, wrapping modulo the zone's range, and every zone
+        mirroring it by the same; returns the zone's new value."""
+        for mirror in self._mirrors.get(zone, []):
+            self._advance(mirror, delta_uj)
+        return self._advance(zone, delta_uj)
+
+    def _advance(self, zone: str, delta_uj: int) -> int:
         range_uj = self._ranges_uj.get(zone) or PACKAGE_RANGE_UJ
         value_uj = (self.energy(zone) + delta_uj) % range_uj
         self.set_energy(zone, value_uj)
@@ -134,6 +174,12 @@ class FakePowercap:
         if entry.is_symlink():
             entry.unlink()
         return entry
+
+    def vanish(self, zone: str) -> list[Path]:
+        """Remove ``zone`` and all its sub-zones (``intel-rapl:1`` takes ``intel-rapl:1:0``
+        with it), as when a package's powercap device goes away mid-run. Returns the entries."""
+        subzones = sorted(e.name for e in self.root.glob(f"{zone}:*"))
+        return [self.remove(z) for z in [*subzones, zone] if self.zone_path(z).exists()]
 
 
 @contextlib.contextmanager
