@@ -72,6 +72,28 @@ def hardware() -> dict[str, Any]:
     return hw
 
 
+def hardware_class(device: str = "cpu", gpu_name: str | None = None, *,
+                   cpu_model: str | None = None, sockets: int | None = None) -> str:
+    """The hardware class that measured a result, as stored in ``results.hardware``.
+
+    ``gpu:<gpu_name>`` for a CUDA device (``gpu_name`` defaults to torch's name of ``device``
+    when torch has CUDA, else ``unknown GPU``); ``cpu:<cpu model> x<sockets>`` otherwise. The CPU
+    facts default to this machine's; pass stored ones (``cpu_model``, ``sockets``) to label rows
+    measured elsewhere (``x?`` when the socket count was not recorded).
+    """
+    if device.startswith("cuda") or gpu_name:
+        if gpu_name is None:
+            torch = sys.modules.get("torch")
+            if torch is not None and torch.cuda.is_available():
+                index = int(device.split(":", 1)[1]) if ":" in device else 0
+                gpu_name = torch.cuda.get_device_name(index)
+        return f"gpu:{gpu_name or 'unknown GPU'}"
+    if cpu_model is None:
+        info = cpu_info()
+        cpu_model, sockets = info.model_name, info.sockets
+    return f"cpu:{cpu_model} x{sockets if sockets is not None else '?'}"
+
+
 def environment() -> dict[str, Any]:
     """Everything above in one dict, as stored next to every result."""
     return {

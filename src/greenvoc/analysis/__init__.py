@@ -4,17 +4,21 @@ Input: *result rows*, dicts written by the benchmark, one per model × variant �
 keys ``run``, ``model``, ``variant``, ``family``, ``utterance``, ``audio_s``, ``compute_s``,
 ``rtf``, ``energy_j``, ``energy_j_per_audio_s``, ``energy_net_j_per_audio_s`` (may be None),
 ``energy_measured``, ``energy_method``, ``params``, ``bytes_on_disk``, ``macs_per_audio_s``,
-``peak_rss_bytes``, ``has_weights``, ``error`` and one column per quality metric (registry name).
+``peak_rss_bytes``, ``has_weights``, ``error``, ``hardware`` (the class that measured it; None
+before schema v5) and one column per quality metric (registry name).
 
 - :func:`aggregate`: rows → one :class:`Point` per (model, variant), means and 95 % CIs.
 - :func:`pareto_front`, :func:`pareto_ranks`, :func:`hypervolume`: 2 or 3 objectives, directions
   from :mod:`greenvoc.analysis.objectives` (metrics declare their own).
 - :func:`fdh_efficiency`, :func:`quality_per_cost`: see :mod:`greenvoc.analysis.efficiency`.
 - :func:`analyze`: all of it for one quality and one cost, with a paired bootstrap.
+- :func:`compare_hardware`: one front per hardware class, and each model's energy and RTF ratio
+  between classes (one run, or several runs of the same corpus and metrics).
 - :func:`render_report`: HTML + PNG + CSV (imports matplotlib lazily).
 """
 
 from greenvoc.analysis.aggregate import Point, aggregate
+from greenvoc.analysis.by_hardware import HardwareComparison, compare_hardware
 from greenvoc.analysis.efficiency import EFFICIENCY_FORMULA, fdh_efficiency, quality_per_cost
 from greenvoc.analysis.objectives import COST_OBJECTIVES, Objective, get_objective
 from greenvoc.analysis.pareto import (
@@ -37,12 +41,14 @@ def render_report(*args, **kwargs):
 __all__ = [
     "COST_OBJECTIVES",
     "EFFICIENCY_FORMULA",
+    "HardwareComparison",
     "ModelResult",
     "Objective",
     "ParetoAnalysis",
     "Point",
     "aggregate",
     "analyze",
+    "compare_hardware",
     "fdh_efficiency",
     "get_objective",
     "hypervolume",

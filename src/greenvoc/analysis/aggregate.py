@@ -65,12 +65,18 @@ class Point:
     @property
     def energy_label(self) -> str:
         """``measured (rapl)``, ``estimated (tdp)``, ``mixed measured/estimated (...)``."""
-        methods = ", ".join(self.energy_methods) or "unknown method"
-        if self.energy_kind == "mixed":
-            return f"mixed measured/estimated ({methods})"
-        if self.energy_kind == "none":
-            return "no energy figure"
-        return f"{self.energy_kind} ({methods})"
+        return energy_label(self.energy_kind, self.energy_methods)
+
+
+def energy_label(kind: str, methods: Sequence[str]) -> str:
+    """How an energy figure was obtained, in words: ``measured (rapl)``, ``estimated (tdp)``,
+    ``mixed measured/estimated (rapl, tdp)`` or ``no energy figure``."""
+    names = ", ".join(methods) or "unknown method"
+    if kind == "mixed":
+        return f"mixed measured/estimated ({names})"
+    if kind == "none":
+        return "no energy figure"
+    return f"{kind} ({names})"
 
 
 def _float(value) -> float:
@@ -101,7 +107,9 @@ def numeric_columns() -> tuple[str, ...]:
     return (*objective_names(), *EXTRA_COLUMNS)
 
 
-def _energy_flags(rows: Sequence[Mapping]) -> tuple[str, tuple[str, ...]]:
+def energy_flags(rows: Sequence[Mapping]) -> tuple[str, tuple[str, ...]]:
+    """(kind, methods) of the rows with an energy figure: kind ``measured``, ``estimated``,
+    ``mixed`` or ``none``; methods the distinct ``energy_method`` values."""
     rows = [r for r in rows if r.get("energy_j_per_audio_s") is not None
             or r.get("energy_j") is not None]
     flags = {bool(r.get("energy_measured")) for r in rows}
@@ -122,7 +130,7 @@ def _point(key: tuple[str, str], ok: list[Mapping], n_failed: int, family: str,
                       for r in ok], dtype=float)
         values[col] = v
         mean[col], ci95[col] = mean_ci95(v)
-    kind, methods = _energy_flags(ok)
+    kind, methods = energy_flags(ok)
     return Point(key[0], key[1], family, has_weights, len(ok), n_failed, mean, ci95,
                  utterances, values, kind, methods)
 

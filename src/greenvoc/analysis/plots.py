@@ -1,8 +1,8 @@
 """The report's figures, drawn with matplotlib's Agg backend into PNG files.
 
 Every function takes what to draw and a path, writes one PNG and returns the path. Points are
-coloured by family; error bars are the 95 % Student-t CIs over utterances; estimated energy is
-hatched where bars show energy.
+coloured by family (by hardware class in :func:`plot_across_hardware`); error bars are the
+95 % Student-t CIs over utterances; estimated energy is hatched where bars show energy.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from greenvoc.analysis.aggregate import Point
+from greenvoc.analysis.by_hardware import HardwareComparison
 from greenvoc.analysis.study import ParetoAnalysis
 
 DPI = 110
@@ -133,4 +134,52 @@ def plot_energy_by_family(points: Sequence[Point], path: Path,
     ax.grid(axis="y", alpha=0.3)
     if pts:
         ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def _positive(p: Point, x: str, y: str) -> bool:
+    vx, vy = p.get(x), p.get(y)
+    return vx is not None and vy is not None and math.isfinite(vy) and math.isfinite(vx) \
+        and vx > 0
+
+
+def plot_across_hardware(comparison: HardwareComparison, path: Path) -> Path:
+    """Quality (y) vs cost (x, log) of the ranked models of every hardware class, one colour per
+    class; the same model on several classes joined by a grey line; hollow markers where the
+    energy was estimated (or mixed); each class's front dashed in its colour."""
+    from matplotlib import colormaps
+
+    plt = pyplot()
+    q, c = comparison.quality, comparison.cost
+    cmap = colormaps["tab10"]
+    fig, ax = plt.subplots(figsize=(8.5, 5.5))
+    where: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for i, k in enumerate(comparison.classes):
+        colour = cmap(i % 10)
+        pts = [m.point for m in k.analysis.models if _positive(m.point, c.name, q.name)]
+        for j, p in enumerate(pts):
+            xy = (p.get(c.name), p.get(q.name))
+            where.setdefault(p.key, []).append(xy)
+            ax.errorbar(*xy, xerr=_ci(p, c.name), yerr=_ci(p, q.name), fmt="o", ms=7,
+                        color=colour, mfc=colour if p.energy_kind == "measured" else "none",
+                        elinewidth=1, capsize=2,
+                        label=f"{k.label} — {k.energy_label}" if j == 0 else None)
+        front = sorted((m.point for m in k.analysis.front if _positive(m.point, c.name, q.name)),
+                       key=lambda p: p.get(c.name))
+        if len(front) > 1:
+            ax.step([p.get(c.name) for p in front], [p.get(q.name) for p in front],
+                    where="post", color=colour, lw=1, ls="--", zorder=0)
+    for (model, variant), xys in where.items():
+        if len(xys) > 1:
+            ax.plot(*zip(*xys, strict=True), color="0.6", lw=0.8, zorder=0)
+        ax.annotate(f"{model}/{variant}", xys[0], textcoords="offset points", xytext=(4, 4),
+                    fontsize=7)
+    if where:
+        ax.set_xscale("log")
+        ax.legend(fontsize=7, loc="best")
+    ax.set_xlabel(f"{c.label} [{c.unit}] {c.arrow} (log)")
+    ax.set_ylabel(f"{q.label} [{q.unit}] {q.arrow}".replace(" []", ""))
+    ax.set_title(f"{q.name} vs {c.name} by hardware class (hollow: estimated energy; "
+                 "grey: same model)", fontsize=9)
+    ax.grid(alpha=0.3, which="both")
     return save_figure(fig, path)

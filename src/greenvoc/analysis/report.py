@@ -18,8 +18,10 @@ from greenvoc.analysis import html as h
 from greenvoc.analysis import plots
 from greenvoc.analysis.aggregate import Point
 from greenvoc.analysis.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+from greenvoc.analysis.by_hardware import compare_hardware, group_by_hardware
 from greenvoc.analysis.deployment import DEFAULT_HOURS, Projection, project
 from greenvoc.analysis.efficiency import EFFICIENCY_FORMULA, FLOOR_FORMULA
+from greenvoc.analysis.hardware_report import FIGURE, hardware_section
 from greenvoc.analysis.objectives import COST_OBJECTIVES
 from greenvoc.analysis.study import DEFAULT_COST, DEFAULT_QUALITY, ParetoAnalysis, analyze
 
@@ -33,6 +35,8 @@ class Report:
     csv: Path
     analysis: ParetoAnalysis
     projections: tuple[Projection, ...]
+    #: hardware classes of the rows of the runs reported (two or more: "Across hardware")
+    hardware_classes: tuple[str, ...] = ()
 
 
 def _pareto_table(a: ParetoAnalysis) -> str:
@@ -128,20 +132,43 @@ def write_csv(a: ParetoAnalysis, path: Path) -> Path:
     return path
 
 
+def _hardware_notes(info: Mapping, runs: Sequence[tuple[Mapping, Sequence[Mapping]]],
+                    classes: Sequence[str]) -> list[str]:
+    """What the sections above "Across hardware" show when several runs or classes are in."""
+    if len(classes) < 2:
+        return [h.text("p", f"Hardware class: {classes[0] if classes else 'none'} (every row; "
+                            "nothing to compare across hardware).")]
+    notes = []
+    if len(runs) > 1:
+        notes.append(f"The sections other than \"Across hardware\" show run "
+                     f"{info.get('run', '?')} alone; \"Across hardware\" compares runs "
+                     f"{', '.join(str(i.get('run', '?')) for i, _ in runs)}.")
+    if len(runs) == 1 or len(group_by_hardware(runs[:1])) > 1:
+        notes.append(f"The rows of run {info.get('run', '?')} come from several hardware "
+                     "classes; the sections other than \"Across hardware\" pool them per "
+                     "model: compare models in \"Across hardware\".")
+    return [h.warning(n) for n in notes]
+
+
 def render_report(info: Mapping, rows: Sequence[Mapping], out_dir: str | Path, *,
                   country: str | None = None, pue: float | None = None,
                   quality: str = DEFAULT_QUALITY, cost: str = DEFAULT_COST,
                   n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-                  embed: bool = True, extra_sections: Sequence[str] = ()) -> Report:
+                  embed: bool = True, extra_sections: Sequence[str] = (),
+                  runs: Sequence[tuple[Mapping, Sequence[Mapping]]] | None = None) -> Report:
     """Write the report of one run into ``out_dir`` (created); returns what was written.
 
     extra_sections: HTML fragments (each opening with its own ``<h2>``) from the layers above
     analysis (training runs, the published-model footprints, the literature survey), placed
-    after the deployment projection.
+    after the deployment projection. runs: ``(info, rows)`` of the runs compared in the section
+    "Across hardware" (default: this run alone); the section is there when their rows come
+    from two or more hardware classes.
     """
     from greenvoc.energy.carbon import resolve_carbon_settings
 
     settings = resolve_carbon_settings(country, pue)
+    runs = list(runs) if runs else [(info, rows)]
+    hw_classes = list(group_by_hardware(runs))
     a = analyze(rows, quality, cost, n_resamples=n_resamples, seed=seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,17 +181,25 @@ def render_report(info: Mapping, rows: Sequence[Mapping], out_dir: str | Path, *
         "energy per audio second by family":
             (plots.plot_energy_by_family(a.points, out / "energy_by_family.png"), a.points),
     }
+    across = ""
+    if len(hw_classes) > 1:
+        cmp = compare_hardware(runs, quality, cost, n_resamples=n_resamples, seed=seed)
+        across, png = hardware_section(cmp, [i for i, _ in runs], out, embed)
+        figures[f"{a.quality.name} vs {a.cost.name} by hardware class"] = (
+            png, [m.point for k in cmp.classes for m in k.analysis.models])
     projs = project(a.points, settings)
     body = [h.text("p", f"{len(a.points)} model variants, {a.n_rows} result rows "
                         f"({a.n_failed} failed). Quality {a.quality.name} "
                         f"({a.quality.arrow}) vs cost {a.cost.name} ({a.cost.arrow}).")]
+    body += _hardware_notes(info, runs, hw_classes)
     if a.energy_warning:
         body.append(h.warning("Warning: " + a.energy_warning))
     if a.n_failed:
         body.append(h.warning(f"{a.n_failed} result row(s) failed and are left out of every "
                               "mean."))
     body.append(h.text("h2", "Figures"))
-    body += [h.figure(path, caption, embed) for caption, (path, _) in figures.items()]
+    body += [h.figure(path, caption, embed) for caption, (path, _) in figures.items()
+             if path.name != FIGURE]
     body += [h.text("h3", "Figures and how their energy was obtained"),
              _figure_table(a, figures)]
     body += [h.text("h2", "Pareto front and efficiency"), _pareto_table(a)]
@@ -179,7 +214,7 @@ def render_report(info: Mapping, rows: Sequence[Mapping], out_dir: str | Path, *
                          [["all" if k == "*" else k, v]
                           for k, v in a.hypervolume_by_variant.items()])]
     body += [h.text("h2", "Cost of every model (means over utterances)"),
-             _cost_table(a.points)]
+             _cost_table(a.points), across]
     body += [h.text("h2", "Deployment projection"), _projection_table(projs, settings)]
     body += list(extra_sections)
     body += [h.text("h2", "Method"), _method_section(a)]
@@ -188,4 +223,4 @@ def render_report(info: Mapping, rows: Sequence[Mapping], out_dir: str | Path, *
     path.write_text(h.page("greenvoc report: quality vs energy", "".join(body)),
                     encoding="utf-8")
     return Report(path, tuple(p for p, _ in figures.values()), write_csv(a, out / "models.csv"),
-                  a, tuple(projs))
+                  a, tuple(projs), tuple(hw_classes))

@@ -63,12 +63,77 @@ def run_from_args(args: argparse.Namespace) -> tuple[dict, list[dict]]:
     """``args.result`` (``(info, rows)``, injected by callers that already hold the rows) or
     the run ``args.run`` of the database ``args.db``."""
     injected: Any = getattr(args, "result", None)
+    spec = getattr(args, "run", None)
+    n = (len(injected) if isinstance(injected, list) else 1) if injected is not None \
+        else len(parse_runs(spec))
+    if n > 1:
+        raise UsageError(
+            f"--run {spec} names {n} runs; this command ranks one run. Compare runs measured on "
+            f"different machines with `greenvoc pareto --by hardware --run {spec}`"
+        )
+    return runs_from_args(args)[0]
+
+
+def parse_runs(spec: str | None) -> list[str]:
+    """``"3,5"`` → ``["3", "5"]``; ``None``/empty → ``["latest"]``. :class:`UsageError` for a
+    run named twice."""
+    names = [s.strip() for s in (spec or "latest").split(",") if s.strip()] or ["latest"]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise UsageError(f"--run names run {', '.join(repeated)} twice; give each run once")
+    return names
+
+
+def runs_from_args(args: argparse.Namespace) -> list[tuple[dict, list[dict]]]:
+    """``args.result`` (``(info, rows)`` or a list of them, injected by callers that already
+    hold the rows) or the runs ``args.run`` (``ID``, ``latest`` or ``ID,ID,...``) of the
+    database ``args.db``; several runs must be comparable (:func:`check_comparable`)."""
+    injected: Any = getattr(args, "result", None)
     if injected is not None:
-        info, rows = dict(injected[0]), list(injected[1])
+        pairs = injected if isinstance(injected, list) else [injected]
+        runs = [(dict(info), list(rows)) for info, rows in pairs]
     else:
-        info, rows = load_run(getattr(args, "db", None), getattr(args, "run", None) or "latest")
-    require_quality(rows, getattr(args, "quality", None), run_id(info, getattr(args, "run", None)))
-    return info, rows
+        url = getattr(args, "db", None)
+        runs = [load_run(url, name) for name in parse_runs(getattr(args, "run", None))]
+    check_comparable([info for info, _ in runs])
+    rows = [r for _, run_rows in runs for r in run_rows]
+    ids = ",".join(str(run_id(info, getattr(args, "run", None))) for info, _ in runs)
+    require_quality(rows, getattr(args, "quality", None), ids)
+    return runs
+
+
+def comparable_fields(config: dict | None, by_selection: bool = True) -> dict[str, Any]:
+    """What must agree between runs compared side by side: the utterances synthesised and the
+    quality metrics. by_selection: identify the utterances by the recorded corpus selection
+    (name and id fingerprint: the same corpus at another path on another machine agrees),
+    else by the ``corpus`` argument."""
+    config = config or {}
+    selection = config.get("corpus_selection") or {}
+    if by_selection and selection.get("fingerprint"):
+        corpus = {"corpus_selection.name": selection.get("name"),
+                  "corpus_selection.fingerprint": selection["fingerprint"]}
+    else:
+        corpus = {"corpus": config.get("corpus")}
+    return corpus | {"metrics": sorted(config.get("metrics") or [])}
+
+
+def check_comparable(infos: list[dict]) -> None:
+    """:class:`UsageError` naming the differing fields when runs synthesised other utterances
+    or scored other metrics than the first one."""
+    configs = [info.get("config") or {} for info in infos]
+    by_selection = all((c.get("corpus_selection") or {}).get("fingerprint") for c in configs)
+    fields = [comparable_fields(c, by_selection) for c in configs]
+    for info, other in zip(infos[1:], fields[1:], strict=True):
+        diff = [k for k in fields[0] if fields[0][k] != other[k]]
+        if diff:
+            a, b = run_id(infos[0], None), run_id(info, None)
+            what = "; ".join(f"{k} (run {a}: {fields[0][k]!r}, run {b}: {other[k]!r})"
+                             for k in diff)
+            raise UsageError(
+                f"runs {a} and {b} cannot be compared: their configurations differ in {what}. "
+                "Bench every machine with the same --corpus selection (same utterances) and the "
+                "same --metrics, then compare those runs"
+            )
 
 
 def run_id(info: dict, requested: str | None) -> Any:
@@ -79,6 +144,10 @@ def run_id(info: dict, requested: str | None) -> Any:
     return requested or "latest"
 
 
-def add_run_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--run", default="latest", metavar="ID|latest",
-                        help="which benchmark run (default: latest)")
+def add_run_flag(parser: argparse.ArgumentParser, several: bool = False) -> None:
+    """--run; ``several``: the command also takes comma-separated ids (runs to compare)."""
+    parser.add_argument(
+        "--run", default="latest", metavar="ID[,ID...]" if several else "ID|latest",
+        help="which benchmark run (default: latest)" + (
+            "; several, comma-separated (e.g. 3,5), to compare runs measured on different "
+            "machines" if several else ""))

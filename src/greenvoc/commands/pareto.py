@@ -16,6 +16,7 @@ from greenvoc.analysis.efficiency import EFFICIENCY_FORMULA
 from greenvoc.analysis.objectives import COST_OBJECTIVES
 from greenvoc.analysis.runs import add_run_flag, run_from_args, run_id
 from greenvoc.analysis.study import DEFAULT_COST, DEFAULT_QUALITY, ParetoAnalysis
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_db_flag, add_json_flag, console, emit_json
 
 
@@ -33,16 +34,21 @@ def add_analysis_flags(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "pareto", help="Pareto front of quality vs energy, efficiency of every model",
+    p = add_command_parser(
+        subparsers, "pareto",
         description="Rank the models of a benchmark run on quality vs cost: the Pareto front, "
         f"each model's efficiency ({EFFICIENCY_FORMULA}) and how sure the ranking is "
-        "(paired bootstrap over utterances).",
+        "(paired bootstrap over utterances). With --by hardware: one front per hardware "
+        "class, and each model's energy and RTF ratio between classes.",
     )
-    add_run_flag(p)
+    add_run_flag(p, several=True)
     add_analysis_flags(p)
     p.add_argument("--floor", type=float, default=None,
                    help="quality floor for quality-per-cost (default: the metric's worst value)")
+    p.add_argument("--by", choices=("hardware",), default=None,
+                   help="one front per hardware class of the run(s), and each model's energy "
+                        "and RTF ratio between classes (several --run ids compare runs measured "
+                        "on different machines)")
     add_db_flag(p)
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -58,13 +64,14 @@ def _pm(mean: float | None, ci: float | None) -> str:
     return f"{_fmt(mean)}±{_fmt(ci, 2)}"
 
 
-def _ranked_table(a: ParetoAnalysis, run: object):
+def _ranked_table(a: ParetoAnalysis, run: object, where: str = ""):
     from rich import box
     from rich.table import Table
 
     q, c = a.quality, a.cost
-    table = Table(title=f"run {run}: {q.name} {q.arrow} vs {c.name} [{c.unit}] {c.arrow}, "
-                  "mean ± 95 % CI", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=f"run {run}{where}: {q.name} {q.arrow} vs {c.name} [{c.unit}] "
+                  f"{c.arrow}, mean ± 95 % CI", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
     table.add_column("model/variant", no_wrap=True,
                      min_width=max((len(m.point.label) for m in a.models), default=5))
     table.add_column("status", no_wrap=True)
@@ -122,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
 
     get_objective(args.quality, "quality")  # usage errors before the database is opened
     get_objective(args.cost, "cost")
+    if getattr(args, "by", None) == "hardware":
+        return _run_by_hardware(args)
     info, rows = run_from_args(args)
     a = analyze(rows, args.quality, args.cost, n_resamples=args.resamples, seed=args.seed,
                 level=getattr(args, "level", DEFAULT_LEVEL), floor=getattr(args, "floor", None))
@@ -131,3 +140,59 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print(a, rid)
     return 0 if a.models else 1
+
+
+def _ratio_cell(r) -> str:
+    return "—" if r is None else f"{_fmt(r.ratio)} [{_fmt(r.ci95[0])}–{_fmt(r.ci95[1])}]"
+
+
+def _ratio_table(cmp, numerator: str, denominator: str):
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("model/variant", cmp.energy_column, "rtf", "resampled", "energy basis"):
+        table.add_column(col, no_wrap=True)
+    for r in cmp.ratios:
+        if (r.numerator, r.denominator) == (numerator, denominator):
+            table.add_row(r.label, _ratio_cell(r.energy), _ratio_cell(r.get("rtf")),
+                          f"paired, n={r.energy.n_utterances}" if r.energy.paired
+                          else "unpaired", r.basis)
+    return table
+
+
+def _print_by_hardware(cmp) -> None:
+    for k in cmp.classes:
+        runs = ",".join(map(str, k.runs))
+        hosts = f", hosts {', '.join(k.hostnames)}" if k.hostnames else ""
+        console.print(_ranked_table(k.analysis, runs, f" on {k.label}"))
+        console.print(f"energy on {k.label}: {k.energy_label} ({k.analysis.n_rows} rows{hosts})")
+    if len(cmp.classes) < 2:
+        console.print("one hardware class: nothing to compare across hardware")
+        return
+    pairs = list(dict.fromkeys((r.numerator, r.denominator) for r in cmp.ratios))
+    for numerator, denominator in pairs:
+        console.print(f"{numerator} ÷ {denominator}: ratio of means [95 % bootstrap CI]",
+                      soft_wrap=True, markup=False, highlight=False, style="italic")
+        console.print(_ratio_table(cmp, numerator, denominator))
+    if not pairs:
+        console.print("no model/variant was measured on two hardware classes")
+    console.print(f"[dim]ratios: {cmp.n_resamples} bootstrap resamples (seed {cmp.seed}), "
+                  "paired over the utterances both classes measured when there are >= 2[/]")
+    if cmp.energy_warning:
+        console.print(f"[yellow]warning:[/] {cmp.energy_warning}")
+
+
+def _run_by_hardware(args: argparse.Namespace) -> int:
+    from greenvoc.analysis.by_hardware import compare_hardware
+    from greenvoc.analysis.runs import runs_from_args
+
+    cmp = compare_hardware(runs_from_args(args), args.quality, args.cost,
+                           n_resamples=args.resamples, seed=args.seed,
+                           level=getattr(args, "level", DEFAULT_LEVEL),
+                           floor=getattr(args, "floor", None))
+    if args.json:
+        emit_json(cmp.to_dict())
+    else:
+        _print_by_hardware(cmp)
+    return 0 if any(k.analysis.models for k in cmp.classes) else 1

@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from greenvoc.analysis.runs import add_run_flag, run_from_args
+from greenvoc.analysis.runs import add_run_flag, runs_from_args
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_db_flag, add_json_flag, console, emit_json
 from greenvoc.commands.pareto import add_analysis_flags
 
@@ -21,12 +22,13 @@ DEFAULT_OUT = "greenvoc-results/report"
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "report", help="HTML report of a run: plots, Pareto front, deployment carbon",
+    p = add_command_parser(
+        subparsers, "report",
         description="Write report.html (self-contained), PNG plots and models.csv for one "
-        "benchmark run.",
+        "benchmark run; with several runs (--run 3,5: the same models measured on different "
+        "machines) the first is reported and the section 'Across hardware' compares them all.",
     )
-    add_run_flag(p)
+    add_run_flag(p, several=True)
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                    help="output folder (default %(default)s)")
     p.add_argument("--country", default=None, metavar="CC",
@@ -73,10 +75,11 @@ def run(args: argparse.Namespace) -> int:
     get_objective(args.quality, "quality")  # usage errors before the database is opened
     get_objective(args.cost, "cost")
     resolve_carbon_settings(args.country, args.pue)
-    info, rows = run_from_args(args)
+    runs = runs_from_args(args)
+    info, rows = runs[0]
     if not args.json:
         console.print(f"[dim]rendering the report of {len(rows)} result rows…[/]")
-    report = render_report(info, rows, args.out, country=args.country, pue=args.pue,
+    report = render_report(info, rows, args.out, country=args.country, pue=args.pue, runs=runs,
                            quality=args.quality, cost=args.cost, n_resamples=args.resamples,
                            seed=args.seed, extra_sections=context_sections(
                                args.db, args.out, args.country, args.pue,
@@ -86,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"html": str(report.html), "figures": [str(p) for p in report.figures],
                    "csv": str(report.csv), "n_models": len(report.analysis.points),
+                   "runs": [i.get("run") for i, _ in runs],
+                   "hardware_classes": report.hardware_classes,
                    "energy_warning": report.analysis.energy_warning})
     else:
         console.print(f"report: {report.html}")
