@@ -10,18 +10,16 @@ import argparse
 import time
 from pathlib import Path
 
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_db_flag, add_json_flag, console, emit_json
 from greenvoc.commands.measure import add_meter_flags
-from greenvoc.demo import ConvWorkload, demo_models, run_demo
 from greenvoc.energy.carbon import resolve_carbon_settings
 from greenvoc.energy.meter import EnergyMeter
 from greenvoc.energy.table import measurement_table, windows_table
-from greenvoc.store import ResultStore
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "demo", help="the main job: bench the default zoo on the default corpus, then report")
+    p = add_command_parser(subparsers, "demo")
     add_meter_flags(p)
     add_json_flag(p)
     add_db_flag(p)
@@ -40,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from greenvoc.analysis.study import analyze
     from greenvoc.bench import plan, run_bench
     from greenvoc.commands.pareto import _print
+    from greenvoc.demo import demo_models
+    from greenvoc.store import ResultStore
     from greenvoc.store.results import load_result_rows
 
     t0 = time.monotonic()
@@ -69,12 +69,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     _print(analysis, summary.run_id)
     console.print(f"report: [bold]{report.html}[/] ({len(report.figures)} figures); "
-                  f"run {summary.run_id} in {store.url}; demo took {wall_s:.0f} s "
+                  f"run {summary.run_id} in {store.display_url}; demo took {wall_s:.0f} s "
                   f"({summary.synthesis_s:.0f} s of synthesis)")
     return 0
 
 
 def _meter_only(args: argparse.Namespace) -> int:
+    from greenvoc.demo import ConvWorkload, run_demo
+
     carbon = resolve_carbon_settings(args.country, args.pue)
     workload = ConvWorkload()
     meter = EnergyMeter(mode=args.mode, interval_s=args.interval_s, cpu_tdp_w=args.cpu_tdp_w)

@@ -11,6 +11,7 @@ import argparse
 
 from rich.table import Table
 
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_json_flag, console, emit_json
 from greenvoc.errors import UsageError
 from greenvoc.footprint.calculator import Footprint, estimate_training_footprint
@@ -19,8 +20,8 @@ from greenvoc.footprint.published import PublishedModel, load_published_models, 
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "footprint", help="estimate training energy and carbon (any job or a published model)",
+    p = add_command_parser(
+        subparsers, "footprint",
         description="energy = board power × utilisation × devices × hours × PUE; "
                     "carbon = energy × grid intensity. An estimate, never a measurement.",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_json_flag, console, emit_json
 from greenvoc.energy.estimate import RAM_W_PER_GB, RAM_W_PER_GB_SOURCE, CpuPowerModel
 from greenvoc.energy.probe import probe_counters
@@ -11,9 +12,7 @@ from greenvoc.provenance import hardware
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "hardware", help="show the energy counters found here and the estimate's constants"
-    )
+    p = add_command_parser(subparsers, "hardware")
     p.add_argument("--cpu-tdp-w", type=float, metavar="W", help="TDP override to show")
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -47,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{hw['ram_gb']} GB RAM")
     for c in document["counters"]:
         console.print(f"[green]counter[/] {c['component']} ({c['method']}, {c['domain']})")
-    for note in notes:
-        console.print(f"[yellow]no counter[/] {note}")
+    for note in notes:  # counters missing or partial (a domain left to the estimate), and why
+        console.print(f"[yellow]note[/] {note}")
     console.print(f"[bold]estimate[/] CPU {model.w_per_logical_cpu:.2f} W per busy logical CPU "
                   f"({model.source}); RAM {RAM_W_PER_GB} W/GB ({RAM_W_PER_GB_SOURCE})")
     return 0

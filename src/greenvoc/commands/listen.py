@@ -10,13 +10,14 @@ import argparse
 import secrets
 import sys
 
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_db_flag, add_json_flag, console, emit_json
 from greenvoc.errors import GreenvocError, UsageError
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "listen", help="human listening tests (ACR, MUSHRA, A/B) in the browser",
+    p = add_command_parser(
+        subparsers, "listen",
         description="Build a listening test from a benchmark run's audio, serve it to raters, "
         "and summarise the ratings stored in the results database.")
     sub = p.add_subparsers(dest="listen_command", metavar="SUBCOMMAND")

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
+import sys
 
-from rich.table import Table
-
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_db_flag, add_json_flag, console, emit_json
 from greenvoc.energy.carbon import load_grid_table, resolve_carbon_settings
 from greenvoc.energy.command import run_metered
 from greenvoc.energy.meter import DEFAULT_INTERVAL_S
 from greenvoc.energy.table import measurement_table
-from greenvoc.errors import UsageError
+from greenvoc.errors import GreenvocError, UsageError
 from greenvoc.provenance import environment
-from greenvoc.store import ResultStore
+
+#: The start of an SQLAlchemy URL (``dialect[+driver]://``), checked before the command runs:
+#: the database itself is opened after it (see :func:`run`).
+DB_URL_START = re.compile(r"^[\w+]+://")
 
 
 def add_meter_flags(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +38,8 @@ def add_meter_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "measure",
-        help="meter the energy and carbon of a command and its process tree",
+    p = add_command_parser(
+        subparsers, "measure",
         description="Run CMD, meter it (RAPL/NVML counters where readable, else a labelled "
         "estimate), print a table, store the measurement and exit with CMD's exit code.",
     )
@@ -56,6 +59,8 @@ def _list_countries(as_json: bool) -> int:
         emit_json([{"code": e.code, "country": e.country, "g_per_kwh": e.g_per_kwh,
                     "year": e.year, "source": e.source} for e in rows])
         return 0
+    from rich.table import Table
+
     table = Table("code", "country", "gCO2eq/kWh", "year", title="grid carbon intensity")
     for e in rows:
         table.add_row(e.code, e.country, f"{e.g_per_kwh:g}", str(e.year))
@@ -72,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
     if args.interval_s <= 0:
         raise UsageError(f"--interval-s must be positive, got {args.interval_s}")
     carbon = resolve_carbon_settings(args.country, args.pue)
-    store = None if args.no_store else ResultStore(args.db)
+    if not args.no_store and args.db and not DB_URL_START.match(args.db):
+        raise UsageError(f"--db {args.db!r} is not an SQLAlchemy URL; use e.g. "
+                         "sqlite:///greenvoc-results/greenvoc.db or "
+                         "postgresql+psycopg://user@host/db")
     result = run_metered(cmd, mode=args.mode, interval_s=args.interval_s,
                          cpu_tdp_w=args.cpu_tdp_w)
     m = result.measurement
@@ -95,21 +103,42 @@ def run(args: argparse.Namespace) -> int:
         "notes": list(result.notes),
         "environment": env,
     }
-    if store is not None:
-        document["db_id"] = store.add_measurement(
-            name="command", command=document["command"], exit_code=result.exit_code,
-            duration_s=m.duration_s, energy_j=m.energy_j, measured=m.measured,
-            carbon_g=document["carbon_g"], intensity_g_per_kwh=carbon.intensity.g_per_kwh,
-            country=carbon.intensity.code, pue=carbon.pue,
-            components=document["components"], environment=env,
-        )
-        document["db"] = store.url
+    store_error = None if args.no_store else _store(args.db, document)
     if args.json:
         emit_json(document)
     else:
         console.print(measurement_table(m, carbon))
         for line in [*result.notes, *m.warnings]:
             console.print(f"[yellow]note:[/] {line}")
-        if store is not None:
-            console.print(f"stored as measurement {document['db_id']} in {store.url}")
+        if "db_id" in document:
+            console.print(f"stored as measurement {document['db_id']} in {document['db']}")
+    if store_error is not None:
+        print(f"greenvoc measure: error: {store_error} (the measurement above is not stored)",
+              file=sys.stderr)
+        return result.exit_code or store_error.exit_code
     return result.exit_code
+
+
+def _store(db: str | None, document: dict) -> GreenvocError | None:
+    """Write the measurement to the database at ``db``: its id and URL go into ``document``, a
+    failure is returned (and put in ``document["db_error"]``) so that the figure is still shown.
+
+    Runs after the metered command: importing SQLAlchemy costs more CPU than the rest of
+    ``greenvoc measure``, and a database that cannot be opened must not lose the measurement."""
+    from greenvoc.store import ResultStore
+
+    try:
+        store = ResultStore(db)
+        document["db_id"] = store.add_measurement(
+            name="command", command=document["command"], exit_code=document["exit_code"],
+            duration_s=document["duration_s"], energy_j=document["energy_j"],
+            measured=document["measured"], carbon_g=document["carbon_g"],
+            intensity_g_per_kwh=document["intensity_g_per_kwh"], country=document["country"],
+            pue=document["pue"], components=document["components"],
+            environment=document["environment"],
+        )
+    except GreenvocError as e:
+        document["db_error"] = str(e)
+        return e
+    document["db"] = store.display_url
+    return None

@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
 from rich.table import Table
 
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_json_flag, console, emit_json
 from greenvoc.errors import UsageError
 
@@ -21,8 +21,7 @@ MAX_CALIBRATION = 4
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "quantize", help="build a quantized variant of a zoo model and check it against fp32")
+    p = add_command_parser(subparsers, "quantize")
     p.add_argument("name", help="zoo model (see `greenvoc zoo list`)")
     p.add_argument("--variant", required=True,
                    help="int8-static, int8-mixed, onnx-int8, int4-weight-only, … "
@@ -51,6 +50,8 @@ def split_corpus(utterances: list, corpus: str) -> tuple[list, object]:
 
 
 def quantize(args: argparse.Namespace) -> dict:
+    import torch
+
     from greenvoc.audio.formats import open_corpus
     from greenvoc.quantize import get_variant
     from greenvoc.quantize.report import fidelity, speech_mels

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_json_flag, console, emit_json
 from greenvoc.errors import UsageError
 from greenvoc.metrics.pairing import MAX_OFFSET_SAMPLES
@@ -34,8 +35,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "score", help="score estimates against references (PESQ, STOI, MCD, DNSMOS...)",
+    p = add_command_parser(
+        subparsers, "score",
         description="Objective quality of estimate audio against reference audio: two files "
         "or two folders matched by file name.",
     )

@@ -6,14 +6,19 @@ import argparse
 
 from rich.table import Table
 
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_json_flag, console, emit_json
-from greenvoc.footprint.survey import MEASURES, TABLE_PATH, load_papers, measure_shares
+from greenvoc.footprint.survey import (
+    MEASURES,
+    TABLE_PATH,
+    energy_studies,
+    load_papers,
+    measure_shares,
+)
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "survey", help="share of published generative-audio papers reporting each measure"
-    )
+    p = add_command_parser(subparsers, "survey")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -23,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     shares = measure_shares(papers)
     if args.json:
         emit_json({"papers": [p.to_dict() for p in papers], "shares": shares,
-                   "n_papers": len(papers), "measures": MEASURES, "table": TABLE_PATH})
+                   "n_papers": len(papers), "measures": MEASURES, "table": TABLE_PATH,
+                   "energy_studies": [p.to_dict() for p in energy_studies()]})
         return 0
     t = Table(title=f"What {len(papers)} papers on deep generative audio report ({TABLE_PATH})")
     for col in ("measure", "papers", "share", ""):
@@ -36,4 +42,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"{checked} of {len(papers)} rows checked against a stored copy of the paper's "
                   f"text; the others are from the curator's reading (see the notes column). "
                   f"Each row's source is its arXiv page.")
+    console.print("Studies that measure the energy of generative audio models (not in the "
+                  "shares above):")
+    for p in energy_studies():
+        console.print(f"  {p.authors} ({p.year}), {p.title}, {p.source}: {p.notes}")
     return 0

@@ -7,18 +7,22 @@ import argparse
 
 from rich.table import Table
 
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_db_flag, add_json_flag, console, emit_json
-from greenvoc.store import ResultStore
-from greenvoc.train import RECIPES, TrainConfig, train
+
+#: The names of :data:`greenvoc.train.RECIPES`, for the help (which must not import torch to
+#: read them); tests/cli/test_startup.py keeps the two equal. An unknown NAME exits 2 with the
+#: valid names when the command runs.
+RECIPE_NAMES = ("hifigan-v1", "hifigan-v2", "hifigan-v3", "melgan", "vocos", "diffwave")
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "train", help="train a vocoder with every step metered (energy, kWh, gCO2eq)",
-        description="Train NAME (" + ", ".join(RECIPES) + ") with every step inside the energy "
-        "meter; checkpoints, --resume, an energy budget, and a projection of the published "
-        "schedule's energy and carbon.")
-    p.add_argument("name", metavar="NAME", help="recipe: " + ", ".join(RECIPES))
+    p = add_command_parser(
+        subparsers, "train",
+        description="Train NAME (" + ", ".join(RECIPE_NAMES) + ") with every step inside the "
+        "energy meter; checkpoints, --resume, an energy budget, and a projection of the "
+        "published schedule's energy and carbon.")
+    p.add_argument("name", metavar="NAME", help="recipe: " + ", ".join(RECIPE_NAMES))
     p.add_argument("--data", default="default",
                    help="training corpus: default, a folder of audio, or FORMAT:PATH")
     p.add_argument("--steps", type=int, required=True,
@@ -75,6 +79,9 @@ def _print(summary) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from greenvoc.store import ResultStore
+    from greenvoc.train import TrainConfig, train
+
     cfg = TrainConfig(
         recipe=args.name, data=args.data, steps=args.steps, batch=args.batch,
         segment=args.segment, energy_budget_kwh=args.energy_budget_kwh, out_dir=args.out,
@@ -85,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     store = ResultStore(args.db)
     summary = train(cfg, store, console=console, progress=not args.json)
     if args.json:
-        emit_json(summary.to_dict() | {"db": store.url})
+        emit_json(summary.to_dict() | {"db": store.display_url})
     else:
         _print(summary)
     return 0
