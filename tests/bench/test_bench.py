@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -11,33 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
-from greenvoc.audio.io import load_audio, save_audio
 from greenvoc.bench import plan, run_bench
 from greenvoc.errors import UsageError
 from greenvoc.store import ResultStore
 from greenvoc.store.results import load_result_rows
 
 GREENVOC = [sys.executable, "-m", "greenvoc.cli"]
-
-
-def _arctic() -> np.ndarray:
-    root = Path(next(iter(importlib.util.find_spec("pysptk").submodule_search_locations)))
-    return load_audio(root / "example_audio_data" / "arctic_a0007.wav", sample_rate=22050).samples
-
-
-@pytest.fixture
-def corpus(tmp_path) -> Path:
-    """Short real-speech clips cut from a CMU ARCTIC recording."""
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    wave = _arctic()
-    for i in range(6):
-        save_audio(folder / f"clip{i}.wav", wave[i * 11025 : i * 11025 + 16538], 22050)
-    return folder
 
 
 def test_two_models_end_to_end(tmp_path, corpus):

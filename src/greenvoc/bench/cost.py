@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
+import gc
 import threading
 from pathlib import Path
 
@@ -37,12 +41,41 @@ def macs_per_audio_s(voc: Vocoder, frames: int = 32) -> float | None:
     return counter.get_total_flops() / 2 / audio_s
 
 
+@functools.cache
+def _malloc_trim():
+    libc = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(libc).malloc_trim if libc else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS)
+        return None
+
+
+def release_memory() -> None:
+    """Free what Python and the C allocator hold but no longer use, so that the next model's
+    resident memory is measured from a fresh baseline (glibc keeps freed heap pages mapped
+    until ``malloc_trim``)."""
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def rss_bytes() -> int:
+    return psutil.Process().memory_info().rss
+
+
 class PeakRss:
-    """Peak resident memory of this process during a block, sampled every ``interval_s``."""
+    """Peak resident memory of this process during a block, sampled every ``interval_s``.
+
+    ``peak_bytes`` is the process's high-water mark in the block (everything it holds: torch,
+    metric models, earlier models' leftovers); ``growth_bytes`` is the peak above the RSS at
+    the block's start, what the block itself added.
+    """
 
     def __init__(self, interval_s: float = 0.02) -> None:
         self.interval_s = interval_s
         self.peak_bytes = 0
+        self.start_bytes = 0
         self._proc = psutil.Process()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -54,7 +87,12 @@ class PeakRss:
         while not self._stop.wait(self.interval_s):
             self._sample()
 
+    @property
+    def growth_bytes(self) -> int:
+        return max(0, self.peak_bytes - self.start_bytes)
+
     def __enter__(self) -> PeakRss:
+        self.start_bytes = self._proc.memory_info().rss
         self._sample()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

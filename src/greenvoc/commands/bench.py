@@ -9,24 +9,22 @@ import sys
 
 from rich.table import Table
 
-from greenvoc.bench import plan as make_plan
-from greenvoc.bench import run_bench
+from greenvoc.commands import add_command_parser
 from greenvoc.commands._output import add_db_flag, add_json_flag, console, emit_json
 from greenvoc.errors import UsageError
-from greenvoc.store import ResultStore
-from greenvoc.store.results import BASE_COLUMNS, load_result_rows
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "bench", help="copy-synthesis sweep: energy, speed, memory, size and quality per model")
+    p = add_command_parser(subparsers, "bench")
     p.add_argument("--models", default="hifigan-v1-lj,griffin-lim",
                    help="comma-separated names or 'all' (see `greenvoc zoo list`)")
     p.add_argument("--variants", default="fp32",
                    help="comma-separated variants: fp32, int8-dynamic, int8-static, "
                    "int8-mixed, int8-weight-only, int4-weight-only, bf16, fp16, onnx-fp32, "
                    "onnx-int8, onnx-int8-conv (see `greenvoc quantize --help`)")
-    p.add_argument("--corpus", default="default", help="default, a folder, or FORMAT:PATH")
+    p.add_argument("--corpus", default="default",
+                   help="default, a folder, FORMAT:PATH, or FORMAT:PATH@SPLIT (e.g. "
+                   "ljspeech:LJSpeech-1.1@hifigan-val, libritts:LibriTTS@test-clean)")
     p.add_argument("--limit", type=int, help="at most N utterances (sorted by id)")
     p.add_argument("--cost-only-limit", type=int, default=2,
                    help="utterances for models without weights (cost only; default 2)")
@@ -41,11 +39,18 @@ def register(subparsers) -> None:
                         "fill a 1 s window, after one unmetered call")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="greenvoc-results/audio", help="where audio is written")
+    p.add_argument("--executor", default="local", choices=("local", "ray"),
+                   help="local: this process (default); ray: one measuring worker per node "
+                   "(CPU) or per GPU (--device cuda) of a Ray cluster (docs/scale-out.md)")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="with --executor ray: the cluster's address (host:6379, or 'auto' for "
+                   "the one `ray start` runs here); default: a one-node Ray instance started "
+                   "for this command")
     add_db_flag(p)
     add_json_flag(p)
     p.set_defaults(func=run)
 
-    r = subparsers.add_parser("results", help="every result row of a run")
+    r = add_command_parser(subparsers, "results")
     r.add_argument("--run", default="latest", help="run id or 'latest'")
     add_db_flag(r)
     add_json_flag(r)
@@ -55,6 +60,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from greenvoc.bench import plan as make_plan
+    from greenvoc.bench import run_bench
+    from greenvoc.store import ResultStore
+
     plan = make_plan(args.models, args.variants, args.corpus, args.limit, args.metrics,
                      cost_only_limit=args.cost_only_limit,
                      cost_only_max_s=args.cost_only_max_s, device=args.device,
@@ -68,26 +77,39 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(item.model, item.variant, str(len(item.utterances)),
                       "yes" if item.has_weights else "no: cost only")
     console.print(table)
-    summary = run_bench(plan, store, args.out, progress=True, console=console)
-    doc = dataclasses.asdict(summary) | {"db": store.url}
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address needs --executor ray")
+    summary = run_bench(plan, store, args.out, progress=True, console=console,
+                        executor=args.executor, ray_address=args.ray_address)
+    doc = dataclasses.asdict(summary) | {"db": store.display_url}
     if args.json:
         emit_json(doc)
     else:
+        retried = f" ({summary.rows_retried} failed before, retried)" if summary.rows_retried \
+            else ""
         console.print(
             f"run {summary.run_id}{' (resumed)' if summary.resumed else ''}: "
-            f"{summary.rows_written} rows written, {summary.rows_skipped} already stored, "
-            f"{summary.rows_failed} failed; {summary.wall_s:.1f} s wall, "
+            f"{summary.rows_written} rows written{retried}, {summary.rows_skipped} already "
+            f"stored, {summary.rows_failed} failed; {summary.wall_s:.1f} s wall, "
             f"{summary.synthesis_s:.1f} s synthesis; idle {summary.idle_power_w:.2f} W; "
             f"audio in {summary.out_dir}")
+        if len(summary.rows_per_node) > 1 or summary.executor == "ray":
+            for node, n in summary.rows_per_node.items():
+                console.print(f"  {node} ({n['hardware']}): {n['written']} written, "
+                              f"{n['failed']} failed")
     return 1 if summary.rows_failed and not summary.rows_written else 0
 
 
 def _columns(rows: list[dict]) -> list[str]:
+    from greenvoc.store.results import BASE_COLUMNS
+
     extra = sorted({k for r in rows for k in r} - set(BASE_COLUMNS))
     return [*BASE_COLUMNS, *extra]
 
 
 def run_results(args: argparse.Namespace) -> int:
+    from greenvoc.store.results import load_result_rows
+
     info, rows = load_result_rows(args.db, args.run)
     columns = _columns(rows)
     if args.parquet:
