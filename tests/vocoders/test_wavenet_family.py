@@ -59,6 +59,15 @@ def small_spec(name: str) -> VocoderSpec:
     return dataclasses.replace(spec, config=dataclasses.replace(spec.config, **SMALL[name]))
 
 
+def speechlike_mel(spec: VocoderSpec, *shape: int) -> torch.Tensor:
+    """Random values in the range of the entry's front-end: [0, 1] for the normalised dB mels
+    of DiffWave and WaveNet, log-mel magnitudes (−6 … −2) for the others."""
+    torch.manual_seed(7)
+    if spec.mel_config.value_range is not None:
+        return torch.rand(*shape) * 0.6 + 0.2
+    return torch.rand(*shape) * 4 - 6
+
+
 def small_vocoder(name: str) -> TorchVocoder:
     spec = small_spec(name)
     torch.manual_seed(0)
@@ -78,7 +87,7 @@ def test_family_and_parameter_count_match_the_published_ones(name):
 def test_synthesis_shape_batch_consistency_and_bad_mel(name):
     voc = small_vocoder(name)
     frames = 2 if name == "wavenet-mol" else 8
-    mel = torch.rand(2, 80, frames) * 4 - 6
+    mel = speechlike_mel(voc.spec, 2, 80, frames)
     both = voc.synthesize(mel)
     assert both.shape == (2, frames * voc.hop_length)
     assert torch.isfinite(both).all() and both.abs().max() > 0
@@ -86,6 +95,10 @@ def test_synthesis_shape_batch_consistency_and_bad_mel(name):
     torch.testing.assert_close(both[1], one, atol=1e-5, rtol=0)
     with pytest.raises(VocoderError, match=re.escape(repr(voc.spec.mel_preset))):
         voc.synthesize(torch.randn(1, 100, frames))
+    if voc.mel_config.value_range is not None:  # a log-mel given to a [0, 1] front-end
+        with pytest.raises(VocoderError, match=r"expects a mel in \[0, 1\] from the "
+                           + re.escape(repr(voc.spec.mel_preset))):
+            voc.synthesize(torch.rand(1, 80, frames) * 4 - 6)
 
 
 def test_incremental_wavenet_equals_the_whole_sequence_pass():
@@ -322,7 +335,7 @@ def check_loaded(name: str, source: torch.nn.Module, path) -> None:
     loaded = voc.module.state_dict()
     for key, value in source.state_dict().items():
         torch.testing.assert_close(loaded[key], value, atol=1e-5, rtol=1e-5)
-    mel = torch.rand(1, 80, 1) * 4 - 6
+    mel = speechlike_mel(voc.spec, 1, 80, 1)
     with torch.inference_mode():
         torch.testing.assert_close(voc.synthesize(mel[0]), source(mel).reshape(-1),
                                    atol=1e-4, rtol=1e-4)

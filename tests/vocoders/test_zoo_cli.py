@@ -1,20 +1,10 @@
-"""`greenvoc zoo` and `greenvoc vocode` from the shell; `zoo pull` against a local HTTP server."""
+"""`greenvoc zoo` and `greenvoc vocode` from the shell."""
 
 from __future__ import annotations
 
-import hashlib
-import http.server
 import json
 import subprocess
 import sys
-import threading
-from functools import partial
-
-import pytest
-
-from greenvoc.vocoders.base import VocoderSpec, WeightsSource
-from greenvoc.vocoders.families.hifigan import V2, HifiganGenerator
-from greenvoc.vocoders.pull import DownloadError, pull_checkpoint
 
 GREENVOC = [sys.executable, "-m", "greenvoc.cli"]
 
@@ -55,45 +45,4 @@ def test_vocode_writes_audio_at_the_model_rate(tmp_path):
     assert rate == 22050 and abs(len(data) / rate - 4.0) < 0.05
     assert json.loads(out.stdout)["has_weights"] is True
 
-
-@pytest.fixture
-def http_dir(tmp_path):
-    served = tmp_path / "served"
-    served.mkdir()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def _spec(url: str, sha: str | None) -> VocoderSpec:
-    return VocoderSpec("test-pull", "gan", V2, "hifigan", HifiganGenerator,
-                       WeightsSource("url", layout="jik876/hifi-gan", url=url, sha256=sha))
-
-
-def test_pull_checks_sha256_and_caches(http_dir, tmp_path, monkeypatch):
-    served, base = http_dir
-    monkeypatch.setenv("GREENVOC_CACHE_DIR", str(tmp_path / "cache"))
-    payload = b"greenvoc checkpoint bytes" * 1000
-    (served / "g.pt").write_bytes(payload)
-    good = hashlib.sha256(payload).hexdigest()
-    path, digest = pull_checkpoint(_spec(f"{base}/g.pt", good))
-    assert digest == good and path.read_bytes() == payload
-    assert path.parent.name == "test-pull"
-    with pytest.raises(DownloadError, match="does not match the published"):
-        pull_checkpoint(_spec(f"{base}/g.pt", "0" * 64))
-    with pytest.raises(DownloadError, match="cannot download"):
-        pull_checkpoint(_spec(f"{base}/missing.pt", None))
-    assert not list(path.parent.glob("*.part*"))
-
-
-def test_an_html_answer_is_not_cached_as_a_checkpoint(http_dir, tmp_path, monkeypatch):
-    served, base = http_dir
-    monkeypatch.setenv("GREENVOC_CACHE_DIR", str(tmp_path / "cache"))
-    (served / "uc").write_text("<!DOCTYPE html><html><body>Google Drive can't scan this "
-                               "file for viruses</body></html>")
-    with pytest.raises(DownloadError, match="HTML page"):
-        pull_checkpoint(_spec(f"{base}/uc", None))
-    assert not (tmp_path / "cache" / "checkpoints" / "test-pull" / "uc").exists()
+# `greenvoc zoo pull` against a local server: tests/vocoders/test_download.py

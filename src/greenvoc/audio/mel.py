@@ -6,13 +6,19 @@ difference is a field of :class:`MelConfig`, so a recipe is configuration, not c
 
 The computation, in order (T samples in, F frames out)::
 
-    x ─► pad `padding` samples each side with `pad_mode` (HiFi-GAN: (n_fft−hop)/2, reflect)
+    x ─► x · peak_normalize / max|x|, when set (r9y9's ``rescaling``)
+      ─► pad `padding` samples each side with `pad_mode` (HiFi-GAN: (n_fft−hop)/2, reflect)
       ─► torch.stft(n_fft, hop_length, win_length, window, center, pad_mode)   (n_fft//2+1, F)
+         or, with stft="lws", lws's framing and window (r9y9/wavenet_vocoder)
+      ─► ÷ ‖window‖₂ when window_norm (torchaudio's ``normalized=True``)
       ─► P = re² + im² + magnitude_eps;  M = sqrt(P) ("abs") or P ("power")
       ─► mel = basis @ M     basis: librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax,
                                                        htk=(mel_scale == "htk"), norm=mel_norm)
-      ─► log(max(mel, clamp_min)) in base e or 10 (or none)
+      ─► log(max(mel, clamp_min)) in base e or 10 (or none), × log_scale + log_offset
+         (20·log10(x) − ref_level_db: log_base "10", log_scale 20, log_offset −ref_level_db)
+      ─► clip((x − min_level_db) / −min_level_db, 0, 1), when min_level_db is set
       ─► (x − mel_mean) / mel_std per band, when statistics are given
+      ─► the last frame dropped, when drop_last_frame (ivanvovk/WaveGrad)
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ _MAGNITUDES = ("abs", "power")
 _LOG_BASES = ("e", "10", None)
 _PAD_MODES = ("reflect", "constant", "replicate", "circular")
 _WINDOWS = {"hann": torch.hann_window, "hamming": torch.hamming_window}
+_STFTS = ("torch", "lws")
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,13 @@ class MelConfig:
     ``pad_mode`` before the STFT; magnitude: "abs" (sqrt of power) or "power"; magnitude_eps:
     added to re²+im² before the square root; log_base: "e", "10" or ``None`` (linear mel);
     clamp_min: floor applied before the log; mel_mean, mel_std: per-band statistics (n_mels
-    values each) applied after the log as (x − mean)/std, or ``None``.
+    values each) applied after the log as (x − mean)/std, or ``None``. stft: "torch" or "lws"
+    (lws 1.2's ``stft`` with its perfect-reconstruction √Hann window: n_fft − hop zeros before,
+    the last frame completed with zeros; ``window``/``center``/``padding`` then unused);
+    window_norm: divide the STFT by the window's L2 norm; log_scale, log_offset: applied after
+    the log (dB: 20 and −ref_level_db); min_level_db: map [min_level_db, 0] dB to [0, 1] and
+    clip; peak_normalize: scale each waveform to this peak first; drop_last_frame: drop the
+    final frame.
     """
 
     sample_rate: int
@@ -68,6 +81,13 @@ class MelConfig:
     clamp_min: float = 1e-5
     mel_mean: tuple[float, ...] | None = None
     mel_std: tuple[float, ...] | None = None
+    stft: str = "torch"
+    window_norm: bool = False
+    log_scale: float = 1.0
+    log_offset: float = 0.0
+    min_level_db: float | None = None
+    peak_normalize: float | None = None
+    drop_last_frame: bool = False
 
     def __post_init__(self) -> None:
         for name in ("sample_rate", "n_fft", "hop_length", "n_mels"):
@@ -90,6 +110,7 @@ class MelConfig:
             "log_base": _LOG_BASES,
             "pad_mode": _PAD_MODES,
             "window": tuple(_WINDOWS),
+            "stft": _STFTS,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -110,6 +131,14 @@ class MelConfig:
             raise UsageError("MelConfig.mel_mean and mel_std are given together or not at all")
         if self.mel_std is not None and min(self.mel_std) <= 0:
             raise UsageError("MelConfig.mel_std values must be > 0")
+        if self.min_level_db is not None and (self.min_level_db >= 0 or self.log_base is None):
+            raise UsageError("MelConfig.min_level_db must be < 0 dB and needs a log_base")
+        if self.stft == "lws" and (self.center or self.padding or
+                                   self.win_length_samples != self.n_fft):
+            raise UsageError("MelConfig.stft='lws' frames by itself: center=False, padding=0 "
+                             "and win_length=n_fft")
+        if self.peak_normalize is not None and not 0 < self.peak_normalize <= 1:
+            raise UsageError("MelConfig.peak_normalize must be in (0, 1]")
 
     @property
     def fmax_hz(self) -> float:
@@ -125,12 +154,24 @@ class MelConfig:
         """Mel frames per second of audio."""
         return self.sample_rate / self.hop_length
 
+    @property
+    def value_range(self) -> tuple[float, float] | None:
+        """The range every value of this front-end's mel lies in, where it is bounded."""
+        if self.min_level_db is not None and self.mel_mean is None:
+            return (0.0, 1.0)
+        return None
+
     def num_frames(self, num_samples: int) -> int:
         """Frames produced from ``num_samples`` samples."""
-        total = num_samples + 2 * self.padding
-        if self.center:
-            return 1 + total // self.hop_length
-        return 1 + (total - self.n_fft) // self.hop_length
+        if self.stft == "lws":
+            frames = len(range(0, _lws_pre_pad(self) + num_samples, self.hop_length))
+        else:
+            total = num_samples + 2 * self.padding
+            if self.center:
+                frames = 1 + total // self.hop_length
+            else:
+                frames = 1 + (total - self.n_fft) // self.hop_length
+        return frames - 1 if self.drop_last_frame else frames
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict; :meth:`from_dict` inverts it."""
@@ -199,6 +240,33 @@ def _as_waveform_tensor(audio: np.ndarray | torch.Tensor) -> torch.Tensor:
     return x
 
 
+def _lws_pre_pad(config: MelConfig) -> int:
+    residual = config.n_fft % config.hop_length
+    return config.n_fft - (residual or config.hop_length)
+
+
+@functools.lru_cache(maxsize=8)
+def lws_window(n_fft: int, hop: int) -> np.ndarray:
+    """lws's default analysis window: a = √hann_sym (half-sample offset), divided by the
+    square root of the overlap-added a² (its perfect-reconstruction normaliser), float64."""
+    a = np.sqrt(0.5 * (1 - np.cos(2 * np.pi * np.arange(1, 2 * n_fft, 2) / (2 * n_fft))))
+    q = -(-n_fft // hop)
+    folded = np.concatenate([a * a, np.zeros(q * hop - n_fft)]).reshape(q, hop).sum(0)
+    window = a / np.sqrt(np.tile(folded, q)[:n_fft])
+    window.setflags(write=False)
+    return window
+
+
+def _lws_pad(x: torch.Tensor, config: MelConfig) -> torch.Tensor:
+    """Zeros as lws.stft(perfectrec=True) adds them: n_fft − hop before (for hop | n_fft), the
+    signal completed to a whole hop, then the last frame completed to n_fft."""
+    hop, length = config.hop_length, x.shape[-1]
+    pre = _lws_pre_pad(config)
+    frames = len(range(0, pre + length, hop))
+    post = (frames - 1) * hop + config.n_fft - pre - length
+    return torch.nn.functional.pad(x, (pre, post))
+
+
 def _pad(x: torch.Tensor, amount: int, mode: str) -> torch.Tensor:
     if amount == 0:
         return x
@@ -224,14 +292,23 @@ def mel_spectrogram(audio: np.ndarray | torch.Tensor, config: MelConfig) -> torc
         raise UsageError(f"mel_spectrogram takes (T,) or (B, T) audio, got shape {tuple(x.shape)}")
     batched = x.ndim == 2
     x = x if batched else x.unsqueeze(0)
-    x = _pad(x, config.padding, config.pad_mode)
-    if config.center:
-        x = _pad(x, config.n_fft // 2, config.pad_mode)
+    if config.peak_normalize is not None:
+        peak = x.abs().amax(dim=-1, keepdim=True).clamp(min=1e-12)
+        x = x / peak * config.peak_normalize
+    if config.stft == "lws":
+        x = _lws_pad(x, config)
+        window = torch.tensor(lws_window(config.n_fft, config.hop_length), dtype=x.dtype,
+                              device=x.device)
+    else:
+        x = _pad(x, config.padding, config.pad_mode)
+        if config.center:
+            x = _pad(x, config.n_fft // 2, config.pad_mode)
+        window = _WINDOWS[config.window](config.win_length_samples, dtype=x.dtype,
+                                         device=x.device)
     if x.shape[-1] < config.n_fft:
         raise UsageError(
             f"audio too short for one frame: {x.shape[-1]} samples after padding < n_fft"
         )
-    window = _WINDOWS[config.window](config.win_length_samples, dtype=x.dtype, device=x.device)
     # centring was done above so that every pad mode, and the too-short check, behave the same
     spec = torch.stft(
         x,
@@ -244,6 +321,8 @@ def mel_spectrogram(audio: np.ndarray | torch.Tensor, config: MelConfig) -> torc
         onesided=True,
         return_complex=True,
     )
+    if config.window_norm:
+        spec = spec / window.square().sum().sqrt()
     if config.magnitude == "abs" and config.magnitude_eps == 0:
         magnitude = spec.abs()  # complex abs: its gradient at 0 is 0, where sqrt's is inf
     else:
@@ -254,8 +333,14 @@ def mel_spectrogram(audio: np.ndarray | torch.Tensor, config: MelConfig) -> torc
     if config.log_base is not None:
         mel = mel.clamp(min=config.clamp_min)
         mel = mel.log() if config.log_base == "e" else mel.log10()
+        if config.log_scale != 1.0 or config.log_offset != 0.0:
+            mel = mel * config.log_scale + config.log_offset
+    if config.min_level_db is not None:
+        mel = ((mel - config.min_level_db) / -config.min_level_db).clamp(0.0, 1.0)
     if config.mel_mean is not None:
         mean = torch.tensor(config.mel_mean, dtype=x.dtype, device=x.device).unsqueeze(-1)
         std = torch.tensor(config.mel_std, dtype=x.dtype, device=x.device).unsqueeze(-1)
         mel = (mel - mean) / std
+    if config.drop_last_frame:
+        mel = mel[..., :-1]
     return mel if batched else mel.squeeze(0)

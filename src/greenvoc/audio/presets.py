@@ -34,6 +34,30 @@ Each preset reproduces its reference implementation; the facts were read from th
     The recipe then standardises each band with the training set's ``stats.h5`` (``mean``,
     ``scale``: ``bin/normalize.py``); pass them as ``mel_mean``/``mel_std`` with
     :func:`dataclasses.replace` when a checkpoint ships them.
+``diffwave``
+    lmnt-com/diffwave @ 0594106: ``src/diffwave/preprocess.py::transform``: torchaudio
+    ``MelSpectrogram(sample_rate 22050, n_fft 1024, win_length 4·hop = 1024, hop 256, f_min 20,
+    f_max sr/2, n_mels 80, power 1.0, normalized=True)`` (so: Hann, centred, reflect, HTK
+    filterbank without area norm, STFT divided by ‖window‖₂), then ``20·log10(clamp(x, 1e-5))
+    − 20`` and ``clamp((x + 100)/100, 0, 1)``.
+``wavenet-r9y9``
+    r9y9/wavenet_vocoder @ 2092a64: ``hparams.py`` (22050 Hz, fft_size 1024, hop 256, 80 mels,
+    fmin 125, fmax 7600, ref_level_db 20, min_level_db −100, rescaling to a peak of 0.999) and
+    ``audio.py::melspectrogram``: ``lws.lws(1024, 256, mode="speech").stft`` (lws 1.2
+    ``python/lws.pyx``: √Hann window normalised for perfect reconstruction, 768 zeros before
+    the signal), ``|·|``, librosa Slaney basis, ``20·log10(max(1e-5, x)) − 20``, then
+    ``clip((S + 100)/100, 0, 1)``. T samples give 3 + ⌈T/256⌉ frames.
+``wavegrad``
+    ivanvovk/WaveGrad @ 721c37c: ``configs/default.json`` ``data_config`` (22050 Hz, n_fft
+    1024, win 1024, hop 300, f_min 80, f_max 8000, 80 mels) and ``data.py::MelSpectrogramFixed``:
+    torchaudio ``MelSpectrogram`` with its defaults (power 2, HTK, no norm, centred, reflect),
+    ``log10``, and the last frame dropped. ivanvovk maps log10(0) = −inf to 0; greenvoc floors
+    the power at 1e-10 instead (only digital silence differs).
+``wavernn``
+    fatchord/WaveRNN @ 83c08fd: ``hparams.py`` (22050 Hz, n_fft 2048, hop 275, win 1100, 80
+    mels, fmin 40, min_level_db −100) and ``utils/dsp.py::melspectrogram``: ``librosa.stft``
+    (centred, reflect: librosa < 0.10's default), ``|·|``, Slaney basis up to sr/2,
+    ``20·log10(max(1e-5, x))`` (no ref level for mels) and ``clip((S + 100)/100, 0, 1)``.
 """
 
 from __future__ import annotations
@@ -108,6 +132,38 @@ _PWG = MelConfig(
     clamp_min=1e-10,
 )
 
+# lmnt-com/diffwave preprocess.py: torchaudio MelSpectrogram(normalized=True, power 1), dB, [0, 1]
+_DIFFWAVE = MelConfig(
+    sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80, fmin=20.0,
+    fmax=None, mel_scale="htk", mel_norm=None, window="hann", center=True, pad_mode="reflect",
+    magnitude="abs", log_base="10", clamp_min=1e-5, window_norm=True, log_scale=20.0,
+    log_offset=-20.0, min_level_db=-100.0,
+)
+
+# r9y9/wavenet_vocoder @ 2092a64 audio.py: lws STFT, Slaney mels 125–7600 Hz, dB − 20, [0, 1]
+_WAVENET_R9Y9 = MelConfig(
+    sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80, fmin=125.0,
+    fmax=7600.0, mel_scale="slaney", mel_norm="slaney", stft="lws", center=False,
+    magnitude="abs", log_base="10", clamp_min=1e-5, log_scale=20.0, log_offset=-20.0,
+    min_level_db=-100.0, peak_normalize=0.999,
+)
+
+# ivanvovk/WaveGrad data.py MelSpectrogramFixed: torchaudio defaults (power 2), log10, last
+# frame dropped
+_WAVEGRAD = MelConfig(
+    sample_rate=22050, n_fft=1024, hop_length=300, win_length=1024, n_mels=80, fmin=80.0,
+    fmax=8000.0, mel_scale="htk", mel_norm=None, window="hann", center=True, pad_mode="reflect",
+    magnitude="power", log_base="10", clamp_min=1e-10, drop_last_frame=True,
+)
+
+# fatchord/WaveRNN utils/dsp.py melspectrogram: librosa stft 2048/275/1100, dB, [0, 1]
+_WAVERNN = MelConfig(
+    sample_rate=22050, n_fft=2048, hop_length=275, win_length=1100, n_mels=80, fmin=40.0,
+    fmax=None, mel_scale="slaney", mel_norm="slaney", window="hann", center=True,
+    pad_mode="reflect", magnitude="abs", log_base="10", clamp_min=1e-5, log_scale=20.0,
+    min_level_db=-100.0,
+)
+
 #: Preset name → config. Read-only; derive variants with :func:`dataclasses.replace`.
 MEL_PRESETS: Mapping[str, MelConfig] = MappingProxyType(
     {
@@ -118,6 +174,10 @@ MEL_PRESETS: Mapping[str, MelConfig] = MappingProxyType(
         "bigvgan-24k-100": _hifigan_recipe(24000, 100, 12000.0),
         "bigvgan-v2-44k-128": _hifigan_recipe(44100, 128, None),
         "pwg": _PWG,
+        "diffwave": _DIFFWAVE,
+        "wavenet-r9y9": _WAVENET_R9Y9,
+        "wavegrad": _WAVEGRAD,
+        "wavernn": _WAVERNN,
     }
 )
 
@@ -133,6 +193,10 @@ MEL_PRESET_SOURCES: Mapping[str, str] = MappingProxyType(
         "bigvgan-v2-44k-128": "NVIDIA/BigVGAN configs/bigvgan_v2_44khz_128band_256x.json",
         "pwg": "kan-bayashi/ParallelWaveGAN egs/ljspeech/voc1/conf/parallel_wavegan.v1.yaml, "
         "parallel_wavegan/bin/preprocess.py",
+        "diffwave": "lmnt-com/diffwave src/diffwave/preprocess.py, params.py",
+        "wavenet-r9y9": "r9y9/wavenet_vocoder@2092a64 audio.py, hparams.py; lws python/lws.pyx",
+        "wavegrad": "ivanvovk/WaveGrad configs/default.json, data.py",
+        "wavernn": "fatchord/WaveRNN hparams.py, utils/dsp.py",
     }
 )
 

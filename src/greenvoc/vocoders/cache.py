@@ -1,8 +1,16 @@
-"""Where downloaded checkpoints live: ``$GREENVOC_CACHE_DIR`` or ``~/.cache/greenvoc``."""
+"""Where downloaded checkpoints live: ``$GREENVOC_CACHE_DIR`` or ``~/.cache/greenvoc``.
+
+``<cache>/checkpoints/<name>/`` holds what ``greenvoc zoo pull`` fetched (an archive is unpacked
+into ``release/`` beside it) and ``pull.json``, the record written last, once the checkpoint has
+loaded into its model. Without that record nothing in the folder counts as weights; Hugging Face
+files stay in the Hub's own cache (``<cache>/hf``) and the record points there.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,14 +24,66 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "greenvoc"
 
 
+RECORD = "pull.json"
+
+
+def entry_dir(spec: VocoderSpec) -> Path:
+    return cache_root() / "checkpoints" / spec.name
+
+
 def checkpoint_cache_path(spec: VocoderSpec) -> Path:
     """``<cache>/checkpoints/<name>/<file name of the URL>``."""
     filename = spec.weights.filename or (
         (spec.weights.url or spec.name).rstrip("/").rsplit("/", 1)[-1].split("?")[0]
     )
-    return cache_root() / "checkpoints" / spec.name / filename
+    return entry_dir(spec) / filename
+
+
+@dataclass(frozen=True)
+class CacheRecord:
+    """What a pull left. url: where it came from; file: the downloaded file; checkpoint: what
+    the loader reads (the file, or the folder an archive was unpacked into); both relative to
+    the entry's folder unless absolute (the Hub's cache). verified: how the sha256 was checked
+    ("published", "pinned", "hub") or "" (unverified: the hash is only recorded)."""
+
+    url: str
+    file: str
+    checkpoint: str
+    sha256: str
+    verified: str
+    size_bytes: int
+
+    def resolve(self, spec: VocoderSpec, which: str) -> Path:
+        return entry_dir(spec) / getattr(self, which)  # an absolute path stays absolute
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def read_record(spec: VocoderSpec) -> CacheRecord | None:
+    path = entry_dir(spec) / RECORD
+    try:
+        return CacheRecord(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write_record(spec: VocoderSpec, record: CacheRecord) -> None:
+    path = entry_dir(spec) / RECORD
+    tmp = path.with_name(f".{RECORD}.{os.getpid()}")
+    tmp.write_text(json.dumps(record.to_dict(), indent=1))
+    os.replace(tmp, path)
 
 
 def cached_checkpoint(spec: VocoderSpec) -> Path | None:
-    path = checkpoint_cache_path(spec)
-    return path if path.is_file() else None
+    """The checkpoint a pull left and checked by loading it, or None. A file put in the folder
+    by hand, a partial download or a file changed since the pull does not count."""
+    record = read_record(spec)
+    if record is None:
+        return None
+    file, checkpoint = record.resolve(spec, "file"), record.resolve(spec, "checkpoint")
+    try:
+        intact = file.stat().st_size == record.size_bytes and checkpoint.exists()
+    except OSError:
+        return None
+    return checkpoint if intact else None

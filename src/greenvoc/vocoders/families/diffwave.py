@@ -212,7 +212,7 @@ register(VocoderSpec(
     name="diffwave",
     family="diffusion",
     config=BASE,
-    mel_preset="hifigan",
+    mel_preset="diffwave",
     build=DiffwaveModel,
     weights=WeightsSource(
         "url", layout=OFFICIAL_LAYOUT,
@@ -226,10 +226,7 @@ register(VocoderSpec(
     paper=PAPER,
     description="DiffWave base (30 layers, 64 channels, dilation cycle 10), 6-step fast "
                 "sampler (config.inference_schedule; None = the 50-step training chain), noise "
-                "seeded per utterance. Front-end: lmnt's mel (src/diffwave/preprocess.py: "
-                "torchaudio MelSpectrogram at 22.05 kHz, n_fft 1024, hop 256, win 1024, 80 HTK "
-                "mels without area norm, fmin 20, fmax 11025, power 1, window-normalised STFT, "
-                "centred; then 20·log10(max(x, 1e-5)) − 20 and (dB + 100)/100 clipped to "
-                "[0, 1]) is no greenvoc preset; 'hifigan' is the closest (same rate, hop and "
-                "bands) but its scale differs, so quality with the official checkpoint needs "
-                "lmnt's front-end added as a preset."))
+                "seeded per utterance. Front-end: lmnt's own mel, the 'diffwave' preset "
+                "(src/diffwave/preprocess.py: 22.05 kHz, n_fft 1024, hop 256, 80 HTK mels "
+                "20–11025 Hz, window-normalised magnitude STFT, 20·log10(max(x, 1e-5)) − 20 dB "
+                "mapped from [−100, 0] dB to [0, 1])."))

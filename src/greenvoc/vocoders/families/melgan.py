@@ -15,19 +15,25 @@ Sequential ``melgan.N``, residual stacks ``stack.2``/``stack.4``/``skip_layer``;
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from greenvoc.vocoders.base import CheckpointError, VocoderSpec, WeightsSource
+from greenvoc.vocoders.base import VocoderSpec, WeightsSource
 from greenvoc.vocoders.blocks.pqmf import PQMF
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
+from greenvoc.vocoders.families.parallel_wavegan import (
+    RELEASE_PATTERNS,
+    load_release,
+    release_generator_params,
+)
 from greenvoc.vocoders.registry import register
+from greenvoc.vocoders.release import mismatch, open_release, read_config
 
 SLOPE = 0.2
 
@@ -144,64 +150,42 @@ def load_melgan_neurips(module: MelganGenerator, path: Path) -> None:
               rename=sequential_rename(module.config, "model", ("block.2", "block.4", "shortcut")))
 
 
-def _read_stats(folder: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """ParallelWaveGAN's mel statistics beside a checkpoint: ``stats.h5`` (datasets ``mean``,
-    ``scale``) or ``stats.npy`` (rows mean, scale); None if neither is there."""
-    if (folder / "stats.npy").is_file():
-        mean, scale = np.load(folder / "stats.npy")[:2]
-        return mean.reshape(-1), scale.reshape(-1)
-    if (folder / "stats.h5").is_file():
-        try:
-            import h5py
-        except ImportError as e:
-            raise CheckpointError(
-                f"{folder / 'stats.h5'} needs h5py to read (pip install h5py), or convert it to "
-                "stats.npy holding the rows [mean, scale]"
-            ) from e
-        with h5py.File(folder / "stats.h5", "r") as f:
-            return np.asarray(f["mean"]).reshape(-1), np.asarray(f["scale"]).reshape(-1)
-    return None
-
-
-def _unpack(path: Path, into: Path) -> Path:
-    """A ParallelWaveGAN release archive (``*.tar.gz``: ``checkpoint-*steps.pkl``, ``config.yml``,
-    ``stats.h5``) → the checkpoint, extracted with its stats into ``into``."""
-    import tarfile
-
-    with tarfile.open(path) as tar:
-        members = [m for m in tar.getmembers() if m.isfile() and
-                   (m.name.endswith(".pkl") or Path(m.name).name in ("stats.h5", "stats.npy"))]
-        for m in members:
-            m.name = Path(m.name).name  # flatten, and never write outside ``into``
-            tar.extract(m, into, filter="data")
-    found = sorted(into.glob("*.pkl"))
-    if not found:
-        raise CheckpointError(f"{path}: no checkpoint-*.pkl inside the archive")
-    return found[-1]
-
-
 def load_parallel_wavegan(module: MelganGenerator, path: Path) -> None:
-    """kan-bayashi/ParallelWaveGAN: ``{"model": {"generator": state}}`` (``.pkl``, or the release
-    archive, any name); mel statistics from a ``stats.h5``/``stats.npy`` beside it or in it."""
-    import tarfile
-    import tempfile
+    """A kan-bayashi/ParallelWaveGAN MelGAN release (archive, folder or ``.pkl``; see
+    :func:`parallel_wavegan.load_release`): weights, and ``stats.h5`` into the buffers."""
+    load_release(module, path, sequential_rename(module.config, "melgan", ("stack.2", "stack.4",
+                                                                           "skip_layer")),
+                 module.config.n_mels)
 
-    path = Path(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        # by content, not name: a Google Drive download is cached under the name "uc"
-        if path.is_file() and tarfile.is_tarfile(path):
-            path = _unpack(path, Path(tmp))
-        state = read_checkpoint(path, unwrap=("model", "generator"))
-        load_into(module, state, path, rename=sequential_rename(
-            module.config, "melgan", ("stack.2", "stack.4", "skip_layer")))
-        stats = _read_stats(path.parent)
-    if stats is not None:
-        mean, scale = (torch.as_tensor(a, dtype=torch.float32) for a in stats)
-        if mean.numel() != module.config.n_mels or scale.numel() != module.config.n_mels:
-            raise CheckpointError(f"{path.parent}: stats hold {mean.numel()} bands, "
-                                  f"the model takes {module.config.n_mels}")
-        module.mel_mean.copy_(mean)
-        module.mel_scale.copy_(scale)
+
+def parallel_wavegan_config(spec: VocoderSpec, path: Path) -> MelganConfig:
+    """The architecture a ParallelWaveGAN ``MelGANGenerator`` release declares in config.yml
+    (``generator_params`` and ``pqmf_params``), checked against the entry's front-end."""
+    params = release_generator_params(spec, path, "MelGANGenerator")
+    if params is None:
+        return spec.config
+    with open_release(path, RELEASE_PATTERNS) as release:
+        pqmf = dict(read_config(release.config).get("pqmf_params") or {}) if release.config else {}
+    for key, want in (("use_causal_conv", False), ("use_final_nonlinear_activation", True),
+                      ("pad", "ReflectionPad1d")):
+        if key in params and params[key] != want:
+            mismatch(path, f"generator_params.{key}", params[key], want,
+                     "greenvoc builds the recipes' variant only")
+    renames = {"in_channels": "n_mels", "channels": "channels", "kernel_size": "kernel_size",
+               "stack_kernel_size": "stack_kernel_size", "stacks": "stacks",
+               "out_channels": "out_channels"}
+    known: dict[str, object] = {ours: params[k] for k, ours in renames.items() if k in params}
+    if "upsample_scales" in params:
+        known["upsample_scales"] = tuple(params["upsample_scales"])
+    for k in ("taps", "cutoff_ratio", "beta"):
+        if k in pqmf:
+            known[f"pqmf_{k}"] = pqmf[k]
+    config = dataclasses.replace(spec.config, **known)
+    hop = math.prod(config.upsample_scales) * config.out_channels
+    if hop != spec.hop_length:
+        mismatch(path, "upsampling × sub-bands (hop)", hop, spec.hop_length,
+                 f"the {spec.mel_preset!r} front-end's hop must equal it")
+    return config
 
 
 MELGAN_PAPER = ("Kumar et al., MelGAN, NeurIPS 2019 (arXiv 1910.06711); code "
@@ -223,10 +207,11 @@ register(VocoderSpec(
     build=MelganGenerator,
     weights=WeightsSource(
         "url", layout="descriptinc/melgan-neurips",
-        url="https://raw.githubusercontent.com/descriptinc/melgan-neurips/master/models/"
-            "linda_johnson.pt",
+        url="https://raw.githubusercontent.com/descriptinc/melgan-neurips/"
+            "6488045bfba1975602288de07a58570c7b4d66ea/models/linda_johnson.pt",
         licence="MIT (descriptinc/melgan-neurips)",
-        notes="LJSpeech generator, Generator(80, 32, 3); weight-norm keys, folded at load",
+        notes="LJSpeech generator, Generator(80, 32, 3); weight-norm keys, folded at load; the "
+              "URL is pinned to the repository's last commit, no checksum is published",
     ),
     load=load_melgan_neurips,
     published_params=4_260_257,
@@ -254,9 +239,11 @@ register(VocoderSpec(
         licence="MIT (kan-bayashi/ParallelWaveGAN)",
         notes="ljspeech_multi_band_melgan.v2 release archive (tar.gz on Google Drive, id from "
               "parallel_wavegan/utils PRETRAINED_MODEL_LIST): checkpoint-1000000steps.pkl, "
-              "config.yml, stats.h5; the loader reads the archive or the extracted .pkl",
+              "config.yml, stats.h5, unpacked by zoo pull (no checksum is published); the "
+              "architecture follows config.yml, stats.h5 standardises the mel in the generator",
     ),
     load=load_parallel_wavegan,
+    configure=parallel_wavegan_config,
     published_params=2_534_356,
     paper=MB_MELGAN_PAPER,
     description=(

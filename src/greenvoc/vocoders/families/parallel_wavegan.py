@@ -9,20 +9,31 @@ recipe ``egs/ljspeech/voc1/conf/parallel_wavegan.v1.yaml``; its conditioning net
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from greenvoc.vocoders.base import VocoderSpec, WeightsSource
+from greenvoc.vocoders.base import CheckpointError, VocoderSpec, WeightsSource
 from greenvoc.vocoders.blocks.noise import item_generators, item_randn
 from greenvoc.vocoders.blocks.wavenet import WaveNetStack
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
+from greenvoc.vocoders.release import mismatch, open_release, read_config, read_stats
+
+log = logging.getLogger(__name__)
+#: The checkpoint inside a kan-bayashi release (``checkpoint-400000steps.pkl``).
+RELEASE_PATTERNS = ("checkpoint-*steps.pkl", "*.pkl")
+#: Which generator class each zoo entry of this layout takes, and which entry the others are.
+GENERATOR_ENTRIES = {"ParallelWaveGANGenerator": "pwg", "MelGANGenerator": "mb-melgan (or "
+                     "melgan, out_channels 1)"}
 
 PAPER = ("Yamamoto, Song & Kim, Parallel WaveGAN, ICASSP 2020 (arXiv 1910.11480); code "
          "kan-bayashi/ParallelWaveGAN")
@@ -94,10 +105,15 @@ class ParallelWaveganGenerator(nn.Module):
             "1": nn.Conv1d(config.skip_channels, config.skip_channels, 1),
             "3": nn.Conv1d(config.skip_channels, 1, 1),
         })
+        # the release's stats.h5 standardises the mel (inference(normalize_before=True));
+        # identity until a checkpoint's statistics are loaded
+        self.register_buffer("mel_mean", torch.zeros(config.aux_channels), persistent=False)
+        self.register_buffer("mel_scale", torch.ones(config.aux_channels), persistent=False)
 
     def generate(self, z: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:
         """z: (B, 1, T·hop) noise; mel: (B, C, T). Returns (B, 1, T·hop)."""
         w = self.config.aux_context_window
+        mel = (mel - self.mel_mean[:, None]) / self.mel_scale[:, None]
         c = self.upsample_net(F.pad(mel, (w, w), mode="replicate"))
         skips = self.stack(self.first_conv(z), c)
         return self.last_conv_layers["3"](F.relu(self.last_conv_layers["1"](F.relu(skips))))
@@ -119,15 +135,87 @@ def official_to_greenvoc(key: str) -> str:
     return key
 
 
+def release_generator_params(spec: VocoderSpec, path: Path, generator_type: str
+                             ) -> dict[str, Any] | None:
+    """``generator_params`` of the release's ``config.yml`` (None for a checkpoint without one),
+    after checking that the release is a ``generator_type`` trained on this entry's front-end
+    (rate, FFT, hop, bands, fmin, fmax of ``spec.mel_config``)."""
+    with open_release(path, RELEASE_PATTERNS) as release:
+        if release.config is None:
+            return None
+        config = read_config(release.config)
+    found = config.get("generator_type", "ParallelWaveGANGenerator")
+    if found != generator_type:
+        raise CheckpointError(
+            f"{path}: the release's config.yml builds a {found}, which looks like the zoo's "
+            f"{GENERATOR_ENTRIES.get(found, 'none of its entries')}; {spec.name} takes a "
+            f"{generator_type}")
+    mel = spec.mel_config
+    for key, ours in (("sampling_rate", mel.sample_rate), ("fft_size", mel.n_fft),
+                      ("hop_size", mel.hop_length), ("num_mels", mel.n_mels),
+                      ("fmin", mel.fmin), ("fmax", mel.fmax_hz)):
+        theirs = config.get(key)
+        if key == "fmax" and theirs is None:
+            theirs = mel.sample_rate / 2
+        if theirs is not None and float(theirs) != float(ours):
+            mismatch(path, f"front-end {key}", theirs, ours,
+                     f"it was trained on another mel than {spec.mel_preset!r}")
+    return dict(config.get("generator_params") or {})
+
+
+def pwg_config(spec: VocoderSpec, path: Path) -> ParallelWaveganConfig:
+    """The architecture the release declares (``configure`` of the pwg entries)."""
+    params = release_generator_params(spec, path, "ParallelWaveGANGenerator")
+    if params is None:
+        return spec.config
+    for key, want in (("in_channels", 1), ("out_channels", 1), ("use_causal_conv", False),
+                      ("upsample_net", "ConvInUpsampleNetwork")):
+        if key in params and params[key] != want:
+            mismatch(path, f"generator_params.{key}", params[key], want,
+                     "greenvoc builds the LJSpeech recipe's variant only")
+    fields = {f.name for f in dataclasses.fields(ParallelWaveganConfig)}
+    known = {k: v for k, v in params.items() if k in fields}
+    scales = (params.get("upsample_params") or {}).get("upsample_scales")
+    if scales is not None:
+        known["upsample_scales"] = tuple(scales)
+    config = dataclasses.replace(spec.config, **known)
+    hop = math.prod(config.upsample_scales)
+    if hop != spec.hop_length:
+        mismatch(path, "upsampling (hop)", hop, spec.hop_length,
+                 f"the {spec.mel_preset!r} front-end's hop must equal the product of "
+                 "upsample_scales")
+    return config
+
+
+def load_release(module: nn.Module, path: Path, rename: Callable[[str], str],
+                 n_mels: int) -> None:
+    """A kan-bayashi/ParallelWaveGAN release — the ``*.tar.gz`` archive, the folder it unpacks
+    to, or the ``checkpoint-*steps.pkl`` with ``stats.h5`` beside it — into ``module``:
+    weights from ``{"model": {"generator": state}}`` (a bare ``{"generator": …}`` or state dict
+    too), mel statistics into its ``mel_mean``/``mel_scale`` buffers."""
+    with open_release(path, RELEASE_PATTERNS) as release:
+        state = read_checkpoint(release.checkpoint)
+        for wrapper in ("model", "generator"):
+            if isinstance(state.get(wrapper), Mapping):
+                state = dict(state[wrapper])
+        load_into(module, state, release.checkpoint, rename=rename)
+        stats = read_stats(release.stats) if release.stats is not None else None
+    if stats is None:
+        log.warning("%s: no stats.h5/stats.npy in the release: the mel is not standardised "
+                    "(the official inference(normalize_before=True) needs them)", path)
+        return
+    mean, scale = (torch.as_tensor(a, dtype=torch.float32) for a in stats)
+    if mean.numel() != n_mels or scale.numel() != n_mels:
+        raise CheckpointError(f"{release.stats}: statistics of {mean.numel()} bands, the model "
+                              f"takes {n_mels}")
+    module.mel_mean.copy_(mean)
+    module.mel_scale.copy_(scale)
+
+
 def load_official(module: ParallelWaveganGenerator, path: Path) -> None:
-    """Read a kan-bayashi/ParallelWaveGAN training checkpoint (``checkpoint-*steps.pkl``:
-    ``{"model": {"generator": state_dict, "discriminator": …}, …}``, weight norm on every conv),
-    a bare ``{"generator": state_dict}`` or a bare state dict."""
-    state = read_checkpoint(path)
-    for wrapper in ("model", "generator"):
-        if isinstance(state.get(wrapper), Mapping):
-            state = dict(state[wrapper])
-    load_into(module, state, path, rename=official_to_greenvoc)
+    """Read a kan-bayashi/ParallelWaveGAN release (see :func:`load_release`; weight norm on
+    every conv, folded here)."""
+    load_release(module, path, official_to_greenvoc, module.config.aux_channels)
 
 
 V1 = ParallelWaveganConfig()
@@ -147,16 +235,20 @@ register(VocoderSpec(
         url="https://drive.google.com/uc?id=1PdZv37JhAQH6AwNh31QlqruqrvjTBq7U",
         filename="ljspeech_parallel_wavegan.v1.tar.gz",
         sha256=None, licence="MIT (kan-bayashi/ParallelWaveGAN)",
-        notes="PRETRAINED_MODEL_LIST['ljspeech_parallel_wavegan.v1'] (Google Drive): a tar.gz "
-              "holding checkpoint-400000steps.pkl, config.yml and stats.h5; extract the .pkl "
-              "and pass it as the weights. Its mel is standardised with stats.h5 (mean, "
-              "scale): set them as the pwg preset's mel_mean/mel_std.",
+        notes="PRETRAINED_MODEL_LIST['ljspeech_parallel_wavegan.v1'] (parallel_wavegan/utils, "
+              "Google Drive, no published checksum): a tar.gz holding "
+              "checkpoint-400000steps.pkl, config.yml and stats.h5, unpacked by zoo pull; the "
+              "architecture follows config.yml and stats.h5 standardises the mel inside the "
+              "generator, as inference(normalize_before=True)",
     ),
     load=load_official,
+    configure=pwg_config,
     published_params=1_334_309,
     paper=PAPER,
     description="Parallel WaveGAN v1 (LJSpeech recipe): 30-layer non-causal WaveNet, 3 "
                 "stacks, residual 64, gate 128, skip 64, ConvInUpsampleNetwork ×256; input "
-                "noise seeded per utterance (config.seed). Params counted from "
-                "parallel_wavegan.v1.yaml (the paper reports 1.44 M).",
+                "noise seeded per utterance (config.seed). Front-end: the pwg preset (log10 "
+                "Slaney mel 80–7600 Hz) standardised per band by the release's stats.h5 inside "
+                "the generator. Params counted from parallel_wavegan.v1.yaml (the paper "
+                "reports 1.44 M).",
 ))

@@ -6,14 +6,22 @@ from ivanvovk/WaveGrad @ 721c37c (BSD-3): ``model/nn.py``, ``upsampling.py``,
 ``downsampling.py``, ``linear_modulation.py``, ``diffusion_process.py``, ``configs/default.json``
 and ``schedules/pretrained/{6,25}iters.pt``.
 
-The official factors [5, 5, 3, 2, 2] multiply to hop 300; greenvoc's front-ends use hop 256, so
-the ``hifigan``-preset model here uses [4, 4, 4, 2, 2]. The factors carry no weights (they only
-set interpolation ratios), so the parameter count is unchanged, but a hop-300 checkpoint would
-not vocode hop-256 mels correctly.
+``wavegrad-lj`` is the published LJSpeech model as released: factors [5, 5, 3, 2, 2] (hop 300)
+on its own mel (the ``wavegrad`` preset). ``wavegrad``/``wavegrad-25`` adapt the factors to
+[4, 4, 4, 2, 2] for the hop-256 ``hifigan`` front-end (architecture only). The factors carry no
+weights, so a checkpoint cannot tell its hop: the loader reads the ``config.json`` beside it
+(ivanvovk's ``model_config``/``data_config``) and, without one, takes it for the published
+hop-300 release, which a hop-256 entry refuses.
+
+The sampler is ivanvovk's ``diffusion_process.py`` in float32, as the official code computes
+it (its buffers are float32 tensors): ŷ₀ = √(1/ᾱ)·y − √(1/ᾱ − 1)·ε̂, clipped to [−1, 1];
+y ← c₁·ŷ₀ + c₂·y + exp(½·log max(σ², 1e-20))·z; the last step adds no noise and the result
+is not clipped (as the official ``sample``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -23,9 +31,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from greenvoc.vocoders.base import VocoderSpec, WeightsSource
+from greenvoc.vocoders.base import CheckpointError, VocoderSpec, WeightsSource
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
+from greenvoc.vocoders.release import find_in_folder, mismatch, read_config
 
 PAPER = "Chen et al., WaveGrad, ICLR 2021 (arXiv 2009.00713); code ivanvovk/WaveGrad"
 OFFICIAL_LAYOUT = "ivanvovk/WaveGrad"
@@ -188,33 +197,48 @@ class Wavegrad(nn.Module):
         self.config = config
         self.hop_length = math.prod(config.factors)
         self.net = WavegradNet(config)
-        betas = torch.tensor(SCHEDULES[config.n_steps], dtype=torch.float64)
-        alpha_bar = torch.cumprod(1 - betas, 0)
-        alpha_bar_prev = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bar[:-1]])
-        # y_{t-1} = c0·ŷ0 + c1·y_t + σ·z (the posterior q(y_{t-1} | y_t, y_0))
-        coefs = torch.stack([
-            alpha_bar.sqrt(),
-            (1 - alpha_bar).sqrt(),
-            betas * alpha_bar_prev.sqrt() / (1 - alpha_bar),
-            (1 - alpha_bar_prev) * (1 - betas).sqrt() / (1 - alpha_bar),
-            (betas * (1 - alpha_bar_prev) / (1 - alpha_bar)).clamp(min=1e-20).sqrt(),
-        ]).float()
-        self.register_buffer("coefs", coefs, persistent=False)
+        self.register_buffer("coefs", sampler_coefficients(SCHEDULES[config.n_steps]),
+                             persistent=False)
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+    def forward(self, mel: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """noise: (n_steps + 1, B, T·hop) standard normal (y_N, then the noise added at step
+        t > 0 is ``noise[t + 1]``); drawn from ``config.seed`` when None, shared by the batch."""
         batch, length = mel.shape[0], mel.shape[-1] * self.hop_length
-        gen = torch.Generator(device="cpu").manual_seed(self.config.seed)
-        noise = torch.randn(self.config.n_steps + 1, 1, length, generator=gen)
-        noise = noise.to(mel.device, mel.dtype).expand(-1, batch, -1)
+        if noise is None:
+            gen = torch.Generator(device="cpu").manual_seed(self.config.seed)
+            noise = torch.randn(self.config.n_steps + 1, 1, length, generator=gen)
+            noise = noise.to(mel.device, mel.dtype).expand(-1, batch, -1)
         y = noise[0]
         for t in reversed(range(self.config.n_steps)):
-            level_sqrt, sigma_eps, c0, c1, sigma = self.coefs[:, t]
-            eps = self.net(mel, y, level_sqrt.expand(batch))
-            y0 = ((y - sigma_eps * eps) / level_sqrt).clamp(-1.0, 1.0)
-            y = c0 * y0 + c1 * y
+            level, recip, recip_m1, c1, c2, std = self.coefs[:, t]
+            eps = self.net(mel, y, level.expand(batch))
+            y0 = (recip * y - recip_m1 * eps).clamp(-1.0, 1.0)
+            y = c1 * y0 + c2 * y
             if t > 0:
-                y = y + sigma * noise[t + 1]
-        return y.clamp(-1.0, 1.0)
+                y = y + noise[t + 1] * std
+        return y
+
+
+def sampler_coefficients(betas: tuple[float, ...]) -> torch.Tensor:
+    """(6, n) float32, per step t: √ᾱ_t (the noise level the network sees), √(1/ᾱ_t),
+    √(1/ᾱ_t − 1) computed as √(1 − ᾱ_t)·√(1/ᾱ_t), the posterior mean coefficients c₁, c₂, and
+    the posterior std exp(½·log max(σ²_t, 1e-20)) — each as ``set_new_noise_schedule``
+    computes it in float32."""
+    beta = torch.tensor(betas, dtype=torch.float32)
+    alpha = 1 - beta
+    alpha_bar = alpha.cumprod(dim=0)
+    alpha_bar_prev = torch.cat([torch.ones(1), alpha_bar[:-1]])
+    recip = (1 / alpha_bar).sqrt()
+    variance = beta * (1 - alpha_bar_prev) / (1 - alpha_bar)
+    log_variance = torch.maximum(variance, torch.full_like(variance, 1e-20)).log()
+    return torch.stack([
+        alpha_bar.sqrt(),
+        recip,
+        (1 - alpha_bar).sqrt() * recip,
+        beta * alpha_bar_prev.sqrt() / (1 - alpha_bar),
+        (1 - alpha_bar_prev) * alpha.sqrt() / (1 - alpha_bar),
+        (0.5 * log_variance).exp(),
+    ])
 
 
 _RENAMES = [
@@ -248,6 +272,46 @@ def official_to_greenvoc(key: str) -> str:
     return key
 
 
+#: The hop of the one published checkpoint (configs/default.json: factors [5, 5, 3, 2, 2]).
+RELEASED_HOP = 300
+
+
+def release_config(spec: VocoderSpec, path: Path) -> WavegradConfig:
+    """The architecture of the checkpoint at ``path``: from the ivanvovk ``config.json`` beside
+    it (``model_config``, checked against the entry's front-end by ``data_config``), else the
+    published release's (hop 300), which an entry of another hop refuses."""
+    config_path = find_in_folder(Path(path).parent, ("config.json",))
+    if config_path is None:
+        hop = math.prod(spec.config.factors)
+        if hop != RELEASED_HOP:
+            raise CheckpointError(
+                f"{path}: an ivanvovk/WaveGrad checkpoint does not record its hop, and the only "
+                f"published one is hop {RELEASED_HOP} (factors 5-5-3-2-2), while {spec.name} is "
+                f"hop {hop} ({spec.mel_preset!r} front-end). Use wavegrad-lj for the published "
+                "model, or put the training config.json beside your own checkpoint")
+        return spec.config
+    raw = read_config(config_path)
+    model, data = raw.get("model_config") or {}, raw.get("data_config") or {}
+    mel = spec.mel_config
+    for key, ours in (("sample_rate", mel.sample_rate), ("hop_length", mel.hop_length),
+                      ("n_fft", mel.n_fft), ("n_mels", mel.n_mels), ("f_min", mel.fmin),
+                      ("f_max", mel.fmax_hz)):
+        if key in data and float(data[key]) != float(ours):
+            mismatch(config_path, f"data_config.{key}", data[key], ours,
+                     f"it was trained on another mel than {spec.mel_preset!r}")
+    fields = {f.name for f in dataclasses.fields(WavegradConfig)} - {"n_steps", "seed"}
+    known = {k: _tuples(v) for k, v in model.items() if k in fields}
+    config = dataclasses.replace(spec.config, **known)
+    if math.prod(config.factors) != mel.hop_length:
+        mismatch(config_path, "model_config.factors (hop)", math.prod(config.factors),
+                 mel.hop_length, "their product must be the front-end's hop")
+    return config
+
+
+def _tuples(value: object) -> object:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
 def load_official(module: Wavegrad, path: Path) -> None:
     """Read an ivanvovk/WaveGrad checkpoint (``{"model": state_dict}``); the diffusion
     buffers it may carry (``betas``, ``alphas_cumprod``, …) are recomputed from ``n_steps``."""
@@ -258,6 +322,7 @@ def load_official(module: Wavegrad, path: Path) -> None:
 
 def _spec(name: str, n_steps: int) -> VocoderSpec:
     return VocoderSpec(
+        configure=release_config,
         name=name,
         family="diffusion",
         config=WavegradConfig(n_steps=n_steps),
@@ -279,3 +344,27 @@ def _spec(name: str, n_steps: int) -> VocoderSpec:
 
 register(_spec("wavegrad", 6))
 register(_spec("wavegrad-25", 25))
+
+# ivanvovk/WaveGrad README "Pretrained checkpoints": LJSpeech 22 kHz, {"model": state_dict}
+register(VocoderSpec(
+    name="wavegrad-lj",
+    family="diffusion",
+    config=WavegradConfig(factors=(5, 5, 3, 2, 2), n_steps=6),
+    mel_preset="wavegrad",
+    build=Wavegrad,
+    weights=WeightsSource(
+        "url", layout=OFFICIAL_LAYOUT, licence="BSD-3-Clause (ivanvovk/WaveGrad)",
+        url="https://drive.google.com/file/d/1X_AquK11C0j7U1lLxMDBdK5guabHaoXB/view",
+        filename="wavegrad-lj.pt",
+        notes="the README's pretrained LJSpeech checkpoint (Google Drive, no published "
+              "checksum): a dict with the single key 'model'; hop 300, configs/default.json",
+    ),
+    load=load_official,
+    configure=release_config,
+    published_params=15_810_401,
+    paper=PAPER,
+    description="WaveGrad base as published (ivanvovk configs/default.json: factors "
+    "5-5-3-2-2, hop 300) on its own mel (the 'wavegrad' preset: 80 HTK mels 80–8000 Hz, "
+    "log10 power, last frame dropped), 6 iterations of schedules/pretrained/6iters.pt, "
+    "float32 sampler as the official diffusion_process.py",
+))

@@ -188,7 +188,7 @@ register(VocoderSpec(
     name="wavenet-mol",
     family="autoregressive",
     config=LJSPEECH_MOL,
-    mel_preset="pwg",
+    mel_preset="wavenet-r9y9",
     build=WavenetVocoder,
     weights=WeightsSource(
         "url", layout=OFFICIAL_LAYOUT,
@@ -205,8 +205,9 @@ register(VocoderSpec(
     description="WaveNet vocoder, 10-component mixture of logistics (r9y9 LJSpeech preset: 24 "
                 "layers, 4 stacks, residual 512, gate 512, skip 256, transposed-conv upsampling "
                 "×256), incremental sampling, at most config.max_samples samples (10 s). "
-                "Front-end: r9y9's mel (lws STFT 1024/256, 80 Slaney mels, fmin 125, fmax "
-                "7600, 20·log10 − 20 dB scaled from [-100, 0] dB to [0, 1]) is no greenvoc "
-                "preset; 'pwg' is the closest (same rate, hop, bands, fmax 7600, log10) but "
-                "its scale differs.",
+                "Front-end: r9y9's own mel, the 'wavenet-r9y9' preset (lws STFT 1024/256, 80 "
+                "Slaney mels 125–7600 Hz, 20·log10 − 20 dB mapped from [−100, 0] dB to [0, 1], "
+                "waveform rescaled to a 0.999 peak); lws frames T samples into 3 + ⌈T/256⌉ "
+                "frames, so the output is (3 + ⌈T/256⌉)·256 samples that start 768 samples "
+                "before the input, as in r9y9's preprocessing (lws_pad_lr).",
 ))

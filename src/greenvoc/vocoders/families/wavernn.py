@@ -11,13 +11,26 @@ factors here are (4, 8, 8). Only the three 1-row upsampling kernels change size 
 weights in total).
 
 Generation is the batched ("folded") fast path: the upsampled conditioning is cut into
-overlapping segments of at most ``target`` + 2·``overlap`` samples, all generated in one batch,
-then cross-faded back together. The generator network was checked against fatchord's code
-(teacher-forced logits equal to 1e-6 with the same weights).
+overlapping segments, all generated in one batch, then cross-faded back together. Two ways,
+``WavernnConfig.generation``:
+
+``"fatchord"`` (``wavernn-lj``, the published model) is ``models/fatchord_version.py::generate``
+    with ``batched=True``: the mel zero-padded by ``pad`` frames, segments of exactly
+    ``target + 2·overlap`` samples (the last zero-padded), cross-faded over the second half of
+    each overlap, then cut to **(T − 1)·hop** samples whose last 20 hops fade linearly to 0.
+``"greenvoc"`` (the hop-256 ``wavernn``) returns **T·hop** samples, the full length of the
+    mel, with no fade-out: the edges are replicated (a log-mel's silence is its floor, not 0),
+    segments are sized to the input (no 12,100 samples generated for a short mel) and each
+    overlap is an equal-power cross-fade.
+
+The generator network was checked against fatchord's code (teacher-forced logits equal to 1e-6
+with the same weights). A checkpoint's architecture (widths, blocks, upsampling factors, hence
+the hop) is read from its tensor shapes; a hop other than the front-end's is refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +40,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from greenvoc.vocoders.base import VocoderSpec, WeightsSource
+from greenvoc.vocoders.base import CheckpointError, VocoderSpec, WeightsSource
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
+from greenvoc.vocoders.release import mismatch, open_release
 
 PAPER = "Kalchbrenner et al., Efficient Neural Audio Synthesis, ICML 2018; code fatchord/WaveRNN"
 OFFICIAL_LAYOUT = "fatchord/WaveRNN"
@@ -59,6 +73,7 @@ class WavernnConfig:
     pad: int = 2
     target_samples: int = 11_000
     overlap_samples: int = 550
+    generation: Literal["greenvoc", "fatchord"] = "greenvoc"
     seed: int = 0
 
     @property
@@ -213,16 +228,20 @@ class Wavernn(nn.Module):
         label = (cdf < u).sum(-1).clamp(max=logits.shape[-1] - 1).to(logits.dtype)
         return 2 * label / (2**self.config.bits - 1) - 1
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+    def forward(self, mel: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """noise: (steps, B·segments, K + 1) uniforms in [0, 1) (K for the mixture choice, one
+        for the logistic; one for RAW), drawn from ``config.seed`` when None."""
         c = self.config
         batch, length = mel.shape[0], mel.shape[-1] * math.prod(c.upsample_factors)
-        # fatchord pads with zeros (its mels are in [0, 1]); a log-mel's silence is its floor,
-        # so the edges are replicated instead
-        cond, aux = self.upsample(F.pad(mel, (c.pad, c.pad), mode="replicate"))
-        cond = fold(cond, c.target_samples, c.overlap_samples)
-        aux = fold(aux, c.target_samples, c.overlap_samples)
+        official = c.generation == "fatchord"
+        cond, aux = self.upsample(F.pad(mel, (c.pad, c.pad),
+                                        mode="constant" if official else "replicate"))
+        folder = fold_fatchord if official else fold
+        cond = folder(cond, c.target_samples, c.overlap_samples)
+        aux = folder(aux, c.target_samples, c.overlap_samples)
         segments, steps = cond.shape[0] // batch, cond.shape[1]
-        noise = self._noise(segments, steps, mel.device).repeat(1, batch, 1)
+        if noise is None:
+            noise = self._noise(segments, steps, mel.device).repeat(1, batch, 1)
         a1, a2, a3, a4 = aux.split(self.aux_dims, dim=-1)
         rnn1, rnn2 = self._cell(self.rnn1), self._cell(self.rnn2)
         n = cond.shape[0]
@@ -244,16 +263,106 @@ class Wavernn(nn.Module):
         audio = torch.stack(out, dim=1)
         if c.mode == "RAW":
             audio = mu_law_decode(audio, 2**c.bits - 1)
+        if official:
+            return fatchord_tail(unfold_fatchord(audio, batch, c.overlap_samples),
+                                 mel.shape[-1], math.prod(c.upsample_factors))
         return unfold(audio, batch, length, c.overlap_samples)
 
 
-def load_official(module: Wavernn, path: Path) -> None:
-    """Read a fatchord/WaveRNN vocoder state dict (``torch.save(model.state_dict())``; the
-    training checkpoints nest it under ``"model"``)."""
+def fold_fatchord(x: torch.Tensor, target: int, overlap: int) -> torch.Tensor:
+    """fatchord's ``fold_with_overlap``, per item: (B, L, C) → (B·n, target + 2·overlap, C),
+    n = ⌊(L − overlap)/(target + overlap)⌋ segments, one more (zero-padded) for a remainder."""
+    batch, length, channels = x.shape
+    n = (length - overlap) // (target + overlap)
+    if length - (n * (overlap + target) + overlap) != 0:
+        n += 1
+    seg, step = target + 2 * overlap, target + overlap
+    x = F.pad(x, (0, 0, 0, max(0, (n - 1) * step + seg - length)))
+    segments = x.unfold(1, seg, step)[:, :n]  # (B, n, C, seg)
+    return segments.permute(0, 1, 3, 2).reshape(batch * n, seg, channels)
+
+
+def unfold_fatchord(y: torch.Tensor, batch: int, overlap: int) -> torch.Tensor:
+    """fatchord's ``xfade_and_unfold`` in float64, per item: the first half of each overlap is
+    silence (fade-in) or kept (fade-out), the second half an equal-power cross-fade.
+    (B·n, seg) → (B, n·(seg − overlap) + overlap)."""
+    n, seg = y.shape[0] // batch, y.shape[1]
+    y = y.double().reshape(batch, n, seg).clone()
+    silence = overlap // 2
+    t = torch.linspace(-1, 1, overlap - silence, dtype=torch.float64, device=y.device)
+    fade_in = torch.cat([torch.zeros(silence, dtype=torch.float64, device=y.device),
+                         (0.5 * (1 + t)).sqrt()])
+    fade_out = torch.cat([torch.ones(silence, dtype=torch.float64, device=y.device),
+                          (0.5 * (1 - t)).sqrt()])
+    y[..., :overlap] *= fade_in
+    y[..., -overlap:] *= fade_out
+    step = seg - overlap
+    out = torch.zeros(batch, n * step + overlap, dtype=torch.float64, device=y.device)
+    for i in range(n):
+        out[:, i * step:i * step + seg] += y[:, i]
+    return out
+
+
+def fatchord_tail(audio: torch.Tensor, frames: int, hop: int) -> torch.Tensor:
+    """``generate``'s ending: (T − 1)·hop samples, the last 20 hops faded linearly to 0."""
+    audio = audio[:, :(frames - 1) * hop].clone()
+    fade = torch.linspace(1, 0, 20 * hop, dtype=audio.dtype, device=audio.device)
+    tail = min(audio.shape[-1], fade.numel())
+    if tail:
+        # numpy's output[-20·hop:] *= fade: for a shorter output the slice is the whole
+        # signal and the shapes must agree, so fatchord fails there; greenvoc fades what is
+        # left with the fade's last samples
+        audio[:, -tail:] *= fade[-tail:]
+    return audio.float()
+
+
+RELEASE_PATTERNS = ("latest_weights.pyt", "*weights*.pyt", "*.pyt", "*.pt")
+
+
+def read_official(path: Path) -> dict[str, torch.Tensor]:
+    """A fatchord/WaveRNN vocoder state dict (``torch.save(model.state_dict())``, as the
+    ``latest_weights.pyt`` inside ``pretrained/ljspeech.wavernn.mol.800k.zip``; training
+    checkpoints nest it under ``"model"``), from the file, its folder or the zip."""
+    with open_release(path, RELEASE_PATTERNS) as release:
+        state = read_checkpoint(release.checkpoint)
+    inner = state.get("model")
+    return dict(inner) if isinstance(inner, dict) else state
+
+
+def release_config(spec: VocoderSpec, path: Path) -> WavernnConfig:
+    """The architecture in the checkpoint's tensor shapes (fatchord saves no config): widths,
+    residual blocks, output classes and the upsampling factors (kernels (1, 2s + 1))."""
+    state = read_official(path)
     try:
-        state = read_checkpoint(path, unwrap=("model",))
-    except Exception:  # a plain state dict, as its pretrained ``latest_weights.pyt``
-        state = read_checkpoint(path)
+        factors = tuple((state[f"upsample.up_layers.{2 * i + 1}.weight"].shape[-1] - 1) // 2
+                        for i in range(3))
+        res_blocks = len({k.split(".")[3] for k in state
+                          if k.startswith("upsample.resnet.layers.")})
+        conv_in = state["upsample.resnet.conv_in.weight"]
+        classes = state["fc3.weight"].shape[0]
+        found = {"n_mels": conv_in.shape[1], "compute_dims": conv_in.shape[0],
+                 "pad": (conv_in.shape[-1] - 1) // 2, "res_blocks": res_blocks,
+                 "res_out_dims": state["upsample.resnet.conv_out.weight"].shape[0],
+                 "rnn_dims": state["I.weight"].shape[0], "fc_dims": state["fc1.weight"].shape[0],
+                 "upsample_factors": factors}
+    except KeyError as e:
+        raise CheckpointError(f"{path}: no {e} in the state dict; not a fatchord/WaveRNN "
+                              f"vocoder (keys: {sorted(state)[:8]})") from None
+    if classes == 3 * N_MIXTURES:
+        found["mode"] = "MOL"
+    else:
+        found |= {"mode": "RAW", "bits": int(math.log2(classes))}
+    config = dataclasses.replace(spec.config, **found)
+    hop = math.prod(factors)
+    if hop != spec.hop_length:
+        mismatch(path, f"upsampling factors {factors} (hop)", hop, spec.hop_length,
+                 f"the {spec.mel_preset!r} front-end's hop; fatchord's published vocoder is "
+                 "hop 275: use wavernn-lj")
+    return config
+
+
+def load_official(module: Wavernn, path: Path) -> None:
+    state = read_official(path)
     load_into(module, state, path)
 
 
@@ -269,11 +378,38 @@ register(VocoderSpec(
         "hop 256",
     ),
     load=load_official,
+    configure=release_config,
     # fatchord's architecture at its own hparams (MOL, factors (5, 5, 11)): 4,233,675, which
     # its ``num_params`` prints as "Trainable Parameters: 4.234M"
     published_params=4_233_675,
     paper=PAPER,
     description="WaveRNN (fatchord, MOL output, rnn 512, fc 512, 10 res blocks) with upsampling "
     "factors adapted from (5,5,11) (hop 275) to (4,8,8) for the hop-256 hifigan front-end; "
-    "batched folded generation (target 11,000, overlap 550); architecture only",
+    "batched folded generation (target 11,000, overlap 550) returning T·hop samples with no "
+    "fade-out (fatchord returns (T−1)·hop with the last 20 hops faded: see wavernn-lj); "
+    "architecture only",
+))
+
+register(VocoderSpec(
+    name="wavernn-lj",
+    family="autoregressive",
+    config=WavernnConfig(upsample_factors=(5, 5, 11), generation="fatchord"),
+    mel_preset="wavernn",
+    build=Wavernn,
+    weights=WeightsSource(
+        "url", layout=OFFICIAL_LAYOUT, licence="MIT (fatchord/WaveRNN)",
+        url="https://github.com/fatchord/WaveRNN/raw/83c08fdcd625be56244f4145f41500468974b144/"
+            "pretrained/ljspeech.wavernn.mol.800k.zip",
+        notes="fatchord's pretrained LJSpeech MOL vocoder (800k steps), the zip that "
+              "quick_start.py unpacks: latest_weights.pyt, a bare state dict; the URL is "
+              "pinned to a commit, no checksum is published",
+    ),
+    load=load_official,
+    configure=release_config,
+    published_params=4_233_675,
+    paper=PAPER,
+    description="WaveRNN as published by fatchord (LJSpeech, MOL, factors 5-5-11, hop 275) on "
+    "its own mel (the 'wavernn' preset: n_fft 2048, win 1100, 80 Slaney mels from 40 Hz, dB "
+    "mapped to [0, 1]); generate(batched=True, target 11,000, overlap 550): (T−1)·hop samples, "
+    "the last 20 hops faded out",
 ))
