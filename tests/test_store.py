@@ -60,3 +60,45 @@ def test_bad_urls(tmp_path):
         ResultStore("not a url")
     with pytest.raises(StoreError, match="driver"):
         ResultStore("postgresql+nosuchdriver://u@127.0.0.1/db")
+
+
+def test_measure_fast_append_writes_what_sqlalchemy_reads_back(tmp_path):
+    from datetime import datetime
+
+    from greenvoc.store.schema import MeasurementRow
+    from greenvoc.store.sqlite_append import MEASUREMENT_COLUMNS, append_measurement
+
+    assert sorted(MEASUREMENT_COLUMNS) == sorted(c.name for c in MeasurementRow.__table__.columns)
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    fields = dict(name="command", command="true", exit_code=0, duration_s=0.5, energy_j=1.25,
+                  measured=False, carbon_g=0.01, intensity_g_per_kwh=480.0, country="WORLD",
+                  pue=1.0, components={"cpu": {"energy_j": 1.25, "method": "estimate"}},
+                  environment={"git_commit": "abc", "hardware": {"logical_cpus": 2}})
+    assert append_measurement(url, **fields) is None  # no database yet: the caller creates it
+    store = ResultStore(url)
+    first = store.add_measurement(**fields)
+    at = datetime(2026, 12, 3, 14, 5, 6, 123456)
+    second = append_measurement(url, created_at=at, **fields)
+    assert second == first + 1
+    rows = {r.id: r for r in ResultStore(url).measurements()}
+    fast, slow = rows[second], rows[first]
+    for column in MEASUREMENT_COLUMNS:
+        if column not in ("id", "created_at"):
+            assert getattr(fast, column) == getattr(slow, column), column
+    assert fast.created_at == at and fast.measured is False
+    assert append_measurement("postgresql+psycopg://u@h/db", **fields) is None
+
+
+def test_measure_fast_append_refuses_another_schema_version(tmp_path):
+    import sqlite3
+
+    from greenvoc.store.sqlite_append import append_measurement
+
+    db = tmp_path / "g.db"
+    ResultStore(f"sqlite:///{db}")
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE greenvoc_meta SET value = '999' WHERE key = 'schema_version'")
+    assert append_measurement(f"sqlite:///{db}", name="x", command=None, exit_code=0,
+                              duration_s=1.0, energy_j=1.0, measured=False, carbon_g=0.0,
+                              intensity_g_per_kwh=1.0, country="FR", pue=1.0, components={},
+                              environment={}) is None

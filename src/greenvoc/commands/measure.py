@@ -13,7 +13,7 @@ from greenvoc.energy.carbon import load_grid_table, resolve_carbon_settings
 from greenvoc.energy.command import run_metered
 from greenvoc.energy.meter import DEFAULT_INTERVAL_S
 from greenvoc.energy.table import measurement_table
-from greenvoc.errors import GreenvocError, UsageError
+from greenvoc.errors import GreenvocError, StoreError, UsageError
 from greenvoc.provenance import environment
 
 #: The start of an SQLAlchemy URL (``dialect[+driver]://``), checked before the command runs:
@@ -108,8 +108,10 @@ def run(args: argparse.Namespace) -> int:
         emit_json(document)
     else:
         console.print(measurement_table(m, carbon))
-        for line in [*result.notes, *m.warnings]:
-            console.print(f"[yellow]note:[/] {line}")
+        in_table = " ".join(n for c in m.components.values() for n in c.notes)
+        for line in dict.fromkeys([*result.notes, *m.warnings]):
+            if line not in in_table:  # the table's numbered notes already say it
+                console.print(f"[yellow]note:[/] {line}")
         if "db_id" in document:
             console.print(f"stored as measurement {document['db_id']} in {document['db']}")
     if store_error is not None:
@@ -125,20 +127,29 @@ def _store(db: str | None, document: dict) -> GreenvocError | None:
 
     Runs after the metered command: importing SQLAlchemy costs more CPU than the rest of
     ``greenvoc measure``, and a database that cannot be opened must not lose the measurement."""
-    from greenvoc.store import ResultStore
+    import sqlite3
 
+    from greenvoc.store.defaults import default_db_url, store_error_advice
+    from greenvoc.store.sqlite_append import append_measurement
+
+    url = db or default_db_url()
+    fields = {k: document[k] for k in (
+        "command", "exit_code", "duration_s", "energy_j", "measured", "carbon_g",
+        "intensity_g_per_kwh", "country", "pue", "components", "environment")}
     try:
-        store = ResultStore(db)
-        document["db_id"] = store.add_measurement(
-            name="command", command=document["command"], exit_code=document["exit_code"],
-            duration_s=document["duration_s"], energy_j=document["energy_j"],
-            measured=document["measured"], carbon_g=document["carbon_g"],
-            intensity_g_per_kwh=document["intensity_g_per_kwh"], country=document["country"],
-            pue=document["pue"], components=document["components"],
-            environment=document["environment"],
-        )
+        row_id = append_measurement(url, name="command", **fields)
+        if row_id is None:  # a new database, another schema version, or not SQLite
+            from greenvoc.store import ResultStore
+
+            store = ResultStore(url)
+            row_id, url = store.add_measurement(name="command", **fields), store.display_url
+    except sqlite3.Error as e:
+        error = StoreError(f"cannot write to the results database {url}: {e}; "
+                           f"{store_error_advice('sqlite')}")
+        document["db_error"] = str(error)
+        return error
     except GreenvocError as e:
         document["db_error"] = str(e)
         return e
-    document["db"] = store.display_url
+    document["db_id"], document["db"] = row_id, url
     return None

@@ -30,8 +30,9 @@ def measurement_table(m: Measurement, carbon: CarbonSettings) -> Table:
         power = c.energy_j / m.duration_s if m.duration_s > 0 else 0.0
         marks = []
         for note in c.notes:
-            notes.append(note)
-            marks.append(f"[{len(notes)}]")
+            if note not in notes:
+                notes.append(note)
+            marks.append(f"[{notes.index(note) + 1}]")
         method = " ".join([c.method, *marks])
         table.add_row(name, method, _fmt_j(c.energy_j), f"{c.energy_j / J_PER_KWH:.3e}",
                       f"{power:.2f}", f"{carbon.carbon_g(c.energy_j):.3e}")

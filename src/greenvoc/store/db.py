@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,9 +14,9 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from greenvoc.errors import StoreError, UsageError
-from greenvoc.store.schema import SCHEMA_VERSION, Base, MeasurementRow, Meta
-
-DEFAULT_DB_PATH = Path("greenvoc-results") / "greenvoc.db"
+from greenvoc.store.defaults import DEFAULT_DB_PATH as DEFAULT_DB_PATH
+from greenvoc.store.defaults import SCHEMA_VERSION, default_db_url, store_error_advice
+from greenvoc.store.schema import Base, MeasurementRow, Meta
 
 #: Columns added to existing tables, by the schema version that added them: (table, column,
 #: SQL type). New tables need no entry: ``create_all`` makes them.
@@ -32,11 +31,6 @@ MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
 WIDENED: dict[int, list[tuple[str, str]]] = {
     5: [("results", "peak_rss_bytes"), ("results", "params"), ("results", "bytes_on_disk")],
 }
-
-
-def default_db_url() -> str:
-    """``GREENVOC_DB`` if set, else an SQLite file under ``./greenvoc-results/``."""
-    return os.environ.get("GREENVOC_DB") or f"sqlite:///{DEFAULT_DB_PATH}"
 
 
 class ResultStore:
@@ -105,15 +99,9 @@ class ResultStore:
     def _error(self, e: SQLAlchemyError, doing: str) -> StoreError:
         """A database failure as a StoreError: the URL (password hidden), the cause, the fix."""
         cause = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
-        if self.backend == "sqlite":
-            fix = ("check that the folder is writable and the disk has free space (df -h), "
-                   "then run the same command again")
-        else:
-            fix = (f"check that the {self.backend} server is running and reachable "
-                   "(pg_isready for PostgreSQL) and that the user may write, then run the same "
-                   "command again")
         return StoreError(f"cannot {doing} the results database {self.display_url}: {cause}; "
-                          f"{fix}: what was stored is kept and work resumes where it stopped")
+                          f"{store_error_advice(self.backend)}: what was stored is kept and "
+                          "work resumes where it stopped")
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -1,4 +1,5 @@
-"""Tables of the results database. Bump ``SCHEMA_VERSION`` with every change to them."""
+"""Tables of the results database. Bump ``SCHEMA_VERSION`` (in :mod:`greenvoc.store.defaults`)
+with every change to them."""
 
 from __future__ import annotations
 
@@ -17,12 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-#: 1: measurements. 2: + runs, results. 3: + results.variant_detail. 4: + listening-test tables
-#: (:mod:`greenvoc.store.listen_tables`) and training tables (:mod:`greenvoc.store.train_tables`).
-#: 5: + results.node_id/hostname/hardware, 64-bit byte counts, ``run_nodes`` (per node idle power
-#: and hardware of a run) and ``result_attempts`` (errors of failed attempts, kept when retried).
-#: Older databases are migrated in place (see ``greenvoc.store.db.MIGRATIONS``).
-SCHEMA_VERSION = 5
+from greenvoc.store.defaults import SCHEMA_VERSION  # noqa: F401  (the version history is there)
 
 
 class Base(DeclarativeBase):
