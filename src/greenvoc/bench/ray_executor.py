@@ -252,7 +252,7 @@ class RayExecutor:
                         free.append(actor)
                     bar.advance(task, len(utt_ids))
                     bar.update(task, description="ray: " + ", ".join(
-                        f"{by_node[n]['hostname']}[{n[:8]}] {c['written']}"
+                        f"{by_node[n]['hostname']}/{n[:8]} {c['written']}"
                         for n, c in counts.items()))
                 if not free and not pending and shards:
                     for index, utt_ids in shards:

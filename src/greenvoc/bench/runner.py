@@ -91,7 +91,8 @@ def _run_local(plan: Plan, store: ResultStore, run_id: int, out_dir: Path,
     finally:
         worker.close()
     per_node = {identity.node: {"written": counts["written"], "failed": counts["failed"],
-                                "hardware": identity.hardware}}
+                                "hostname": identity.hostname, "hardware": identity.hardware,
+                                "idle_power_w": worker.idle_power_w}}
     return counts["written"], counts["failed"], synthesis_s, worker.idle_power_w, per_node
 
 

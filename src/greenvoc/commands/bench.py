@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import sys
 
+from rich.markup import escape
 from rich.table import Table
 
 from greenvoc.commands import add_command_parser
@@ -95,8 +96,11 @@ def run(args: argparse.Namespace) -> int:
             f"audio in {summary.out_dir}")
         if len(summary.rows_per_node) > 1 or summary.executor == "ray":
             for node, n in summary.rows_per_node.items():
-                console.print(f"  {node} ({n['hardware']}): {n['written']} written, "
-                              f"{n['failed']} failed")
+                host = n.get("hostname") or node
+                short = f" node {node[:8]}" if host != node else ""
+                console.print(f"  {escape(host)}{short} ({escape(n['hardware'])}): "
+                              f"{n['written']} written, {n['failed']} failed, idle "
+                              f"{n.get('idle_power_w', summary.idle_power_w):.2f} W")
     return 1 if summary.rows_failed and not summary.rows_written else 0
 
 
