@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python benchmarks/metrics_throughput.py
 	$(BIN)/python benchmarks/vocoder_speed.py
 	$(BIN)/python benchmarks/bench_overhead.py
+	$(BIN)/python benchmarks/ray_scaling.py
 	$(BIN)/python benchmarks/quantize_gain.py
 	$(BIN)/python benchmarks/listen_load.py
 	$(BIN)/python benchmarks/train_step_energy.py
