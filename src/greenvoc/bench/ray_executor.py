@@ -130,8 +130,9 @@ class RayExecutor:
         if address and address != "auto":
             check_reachable(address)
         try:
-            self.ray.init(address=address, log_to_driver=False, configure_logging=False,
-                          **({} if address else {"object_store_memory": 256 * 2**20}))
+            # no address: Ray's own rule, the cluster `ray start` runs here, else a new
+            # one-machine instance for this command
+            self.ray.init(address=address, log_to_driver=False, configure_logging=False)
         except ConnectionError as e:
             raise UsageError(f"cannot connect to the Ray cluster at {address}: {e}; start one "
                              "with `ray start --head`") from e

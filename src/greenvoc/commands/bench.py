@@ -45,8 +45,8 @@ def register(subparsers) -> None:
                    "(CPU) or per GPU (--device cuda) of a Ray cluster (docs/scale-out.md)")
     p.add_argument("--ray-address", metavar="ADDR",
                    help="with --executor ray: the cluster's address (host:6379, or 'auto' for "
-                   "the one `ray start` runs here); default: a one-node Ray instance started "
-                   "for this command")
+                   "the one `ray start` runs here); default: the cluster `ray start` runs on "
+                   "this machine if any, else a one-machine Ray instance for this command")
     add_db_flag(p)
     add_json_flag(p)
     p.set_defaults(func=run)
