@@ -104,3 +104,28 @@ def test_pareto_and_report_read_a_real_database(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["run"] == run_id and len(doc["front"]) == 2 and doc["n_failed"] == 1
     assert [p["model"] for p in doc["cost_only"]] == ["wavenet"]
+
+
+def test_report_decides_for_the_users_floor_and_budget_and_writes_paper_tables(tmp_path,
+                                                                               capsys):
+    args = parse(report, ["--out", str(tmp_path), "--no-context", "--json", "--resamples", "20",
+                          "--quality-floor", "2.95", "--budget-j-per-s", "5",
+                          "--latex", str(tmp_path / "t.tex"),
+                          "--markdown", str(tmp_path / "t.md")], zoo_rows())
+    assert report.run(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    first, budget = doc["decisions"][:2]
+    assert first["requirement"] == "dnsmos_ovrl ≥ 2.95 (your floor)"
+    assert first["pick"] == "hifigan_v3/fp32" and first["times_cheaper"] == pytest.approx(2, 0.05)
+    assert budget["pick"] == "vocos/fp32" and "sure" in budget["certainty"]
+    assert [d["kind"] for d in doc["decisions"][2:]] == ["front", "front"]
+    assert "\\begin{tabular}" in (tmp_path / "t.tex").read_text()
+    assert "| vocos | fp32 |" in (tmp_path / "t.md").read_text()
+    html = (tmp_path / "report.html").read_text()
+    assert html.index("Which vocoder?") < html.index("Leaderboard") < html.index("Method")
+
+
+def test_report_budget_needs_an_energy_cost():
+    args = parse(report, ["--cost", "rtf", "--budget-j-per-s", "5"], zoo_rows())
+    with pytest.raises(UsageError, match="--cost energy_j_per_audio_s"):
+        report.run(args)

@@ -18,16 +18,17 @@ def test_report_renders(tmp_path):
     for model in {r["model"] for r in rows}:
         assert model in text
     assert len(report.figures) == 3
-    embedded = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    embedded = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
     assert len(embedded) == 3
     for path, data in zip(report.figures, embedded, strict=True):
         assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert base64.b64decode(data) == path.read_bytes()
-    assert "http://" not in text and "https://" not in text.split("source:")[0]  # no CDN
-    assert "<script" not in text and "&lt;script&gt;" in text  # run info escaped
+    # no CDN: every script is inline (no src), no stylesheet is linked
+    assert "<script src" not in text and "<link" not in text
+    assert "Test CPU <script>" not in text and "&lt;script&gt;" in text  # run info escaped
     assert "abc123" in text and "E_i = min" in text
     assert "kg CO2eq" in text and "France" in text and "PUE 1.2" in text
-    assert "measured" in text and "Warning" not in text
+    assert "measured" in text and '<div class="warn">Warning' not in text
     assert report.csv.is_file()
     # 1,000 h at 12 J/s: 12 kWh
     proj = {(p.model, p.variant): p for p in report.projections}
@@ -39,8 +40,9 @@ def test_report_warns_when_energy_mixes_measured_and_estimated(tmp_path):
         make_row("b<i>", "fp32", "y", u, 3.2, 2.0, measured=False) for u in UTTERANCES]
     report = render_report({}, rows, tmp_path, n_resamples=20, embed=False)
     text = report.html.read_text()
-    assert "Warning" in text and "mix measured and estimated" in text
-    assert "b&lt;i&gt;" in text and "<i>" not in text
+    assert '<div class="warn">Warning' in text and "mix measured and estimated" in text
+    page = re.sub(r"<script>.*?</script>", "", text, flags=re.S)  # plotly.min.js has "<i>"
+    assert "b&lt;i&gt;" in page and "<i>" not in page
     assert "MIXED measured and estimated" in text
     for path in report.figures:  # linked relatively, beside the HTML
         assert f'src="{path.name}"' in text and path.parent == report.html.parent

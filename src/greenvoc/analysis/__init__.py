@@ -14,11 +14,15 @@ before schema v5) and one column per quality metric (registry name).
 - :func:`analyze`: all of it for one quality and one cost, with a paired bootstrap.
 - :func:`compare_hardware`: one front per hardware class, and each model's energy and RTF ratio
   between classes (one run, or several runs of the same corpus and metrics).
-- :func:`render_report`: HTML + PNG + CSV (imports matplotlib lazily).
+- :func:`decide`: which vocoder? The cheapest ranked model meeting each quality level of the
+  front, a user's quality floor or energy budget, and how sure that is.
+- :func:`render_report`: HTML (decision first, interactive and offline) + PNG + CSV (imports
+  matplotlib lazily).
 """
 
 from greenvoc.analysis.aggregate import Point, aggregate
 from greenvoc.analysis.by_hardware import HardwareComparison, compare_hardware
+from greenvoc.analysis.decision import Decision, decide
 from greenvoc.analysis.efficiency import EFFICIENCY_FORMULA, fdh_efficiency, quality_per_cost
 from greenvoc.analysis.objectives import COST_OBJECTIVES, Objective, get_objective
 from greenvoc.analysis.pareto import (
@@ -41,6 +45,7 @@ def render_report(*args, **kwargs):
 __all__ = [
     "COST_OBJECTIVES",
     "EFFICIENCY_FORMULA",
+    "Decision",
     "HardwareComparison",
     "ModelResult",
     "Objective",
@@ -49,6 +54,7 @@ __all__ = [
     "aggregate",
     "analyze",
     "compare_hardware",
+    "decide",
     "fdh_efficiency",
     "get_objective",
     "hypervolume",

@@ -42,6 +42,42 @@ def resampled_means(points: Sequence[Point], column: str, counts: np.ndarray,
     return out
 
 
+def draw_counts(points: Sequence[Point], n_resamples: int = DEFAULT_RESAMPLES,
+                seed: int = DEFAULT_SEED) -> tuple[list[str], np.ndarray]:
+    """(universe of utterances, ``(B, U)`` draw counts): the one paired draw that every
+    bootstrap of a run's points shares (the same seed gives the same resamples)."""
+    universe = list(dict.fromkeys(u for p in points for u in p.utterances))
+    rng = np.random.default_rng(seed)
+    n_u = max(len(universe), 1)
+    counts = rng.multinomial(n_u, np.full(n_u, 1.0 / n_u), size=n_resamples).astype(float)
+    return universe, counts
+
+
+def mean_interval(values: Sequence[float] | np.ndarray, level: float = 0.95, *,
+                  log: bool = False, n_resamples: int = 2000,
+                  seed: int = DEFAULT_SEED) -> tuple[float, float] | None:
+    """Bootstrap percentile interval at ``level`` of the mean of the finite ``values``; None
+    with fewer than 2.
+
+    Unlike mean ± t·s/√n it never leaves the range of the data: positive values (energy, RTF)
+    give a positive interval, however small n is. ``log``: percentiles taken on the log of the
+    resampled means (for a log axis: interpolation between order statistics is geometric);
+    needs positive values, else the interval is computed on the linear scale.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(n_resamples, x.size))].mean(axis=1)
+    tails = (50 * (1 - level), 50 * (1 + level))
+    if log and np.all(x > 0):
+        lo, hi = np.exp(np.percentile(np.log(means), tails))
+    else:
+        lo, hi = np.percentile(means, tails)
+    return float(lo), float(hi)
+
+
 @dataclass(frozen=True)
 class BootstrapResult:
     """Per point: share of resamples on the front, share dominated, efficiency 95 % interval."""
@@ -61,10 +97,7 @@ def bootstrap_front(points: Sequence[Point], quality: Objective, cost: Objective
 
     ``points`` should all have finite quality and cost means (the ranked set).
     """
-    universe = list(dict.fromkeys(u for p in points for u in p.utterances))
-    rng = np.random.default_rng(seed)
-    n_u = max(len(universe), 1)
-    counts = rng.multinomial(n_u, np.full(n_u, 1.0 / n_u), size=n_resamples).astype(float)
+    universe, counts = draw_counts(points, n_resamples, seed)
     q = resampled_means(points, quality.name, counts, universe) * quality.sign
     c = resampled_means(points, cost.name, counts, universe) * cost.sign
     # dominated[b, i]: some j is no worse in both and strictly better in one
