@@ -96,7 +96,44 @@ def ref_pwg(x, sr=22050, n_fft=1024, hop=256, n_mels=80, fmin=80, fmax=7600):
     return np.log10(np.maximum(1e-10, spc @ basis.T)).T
 
 
+def ref_melgan(x, sr=22050, n_fft=1024, hop=256, n_mels=80):
+    """descriptinc/melgan-neurips Audio2Mel: HiFi-GAN's framing, no 1e-9, log10, fmax sr/2."""
+    p = (n_fft - hop) // 2
+    spec = np.fft.rfft(
+        _frames(np.pad(x, (p, p), mode="reflect"), n_fft, hop) * _periodic_hann(n_fft), axis=-1
+    )
+    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=0, fmax=None,
+                                dtype=np.float64)
+    return np.log10(np.clip(basis @ np.abs(spec).T, 1e-5, None))
+
+
+def ref_tacotron2(x, sr=22050, n_fft=1024, hop=256, n_mels=80):
+    """NVIDIA/tacotron2 TacotronSTFT: reflect-pad n_fft/2 each side (centred), periodic Hann,
+    |X| without eps, Slaney mels 0–8000 Hz, natural log clamped at 1e-5."""
+    y = np.pad(x, (n_fft // 2, n_fft // 2), mode="reflect")
+    spec = np.fft.rfft(_frames(y, n_fft, hop) * _periodic_hann(n_fft), axis=-1)
+    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=0, fmax=8000,
+                                dtype=np.float64)
+    return np.log(np.clip(basis @ np.abs(spec).T, 1e-5, None))
+
+
+def _entry_reference(name: str):
+    """The per-checkpoint front-ends' references, written in tests/vocoders/test_frontends.py."""
+    def reference(x):
+        from tests.vocoders import test_frontends
+
+        return getattr(test_frontends, name)(x)
+
+    return reference
+
+
 REFERENCES = {
+    "melgan": ref_melgan,
+    "tacotron2": ref_tacotron2,
+    "diffwave": _entry_reference("lmnt_reference"),
+    "wavenet-r9y9": _entry_reference("lws_reference"),
+    "wavegrad": _entry_reference("wavegrad_reference"),
+    "wavernn": _entry_reference("fatchord_reference"),
     "hifigan": lambda x: ref_hifigan(x, 22050, 1024, 256, 80, 0, 8000),
     "bigvgan-22k-80": lambda x: ref_hifigan(x, 22050, 1024, 256, 80, 0, 8000),
     "bigvgan-v2-22k-80": lambda x: ref_hifigan(x, 22050, 1024, 256, 80, 0, None),

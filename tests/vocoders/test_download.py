@@ -30,7 +30,7 @@ from greenvoc.vocoders.download import (
 from greenvoc.vocoders.pull import integrity, pull_checkpoint
 from greenvoc.vocoders.weights import has_usable_weights
 from tests.vocoders.serve import DRIVE_PAGE, serve
-from tests.vocoders.test_wavenet_family import to_pwg
+from tests.vocoders.test_wavenet_family import to_pwg, to_wavenet
 
 GREENVOC = [sys.executable, "-m", "greenvoc.cli"]
 
@@ -96,6 +96,12 @@ def test_every_registered_url_is_one_the_downloader_can_fetch():
             if "drive.google.com" in spec.weights.url:
                 assert source.kind == "drive" and "export=download" in source.url, spec.name
                 assert spec.weights.filename, f"{spec.name}: Drive gives no file name"
+            if spec.weights.config_url:  # lands beside the checkpoint, where the loader looks
+                config = parse_source(spec.weights.config_url)
+                assert config.kind == source.kind, spec.name
+                if source.kind == "hf":
+                    assert (config.repo_id, config.revision) == (source.repo_id,
+                                                                 source.revision), spec.name
 
 
 def test_drive_confirmation_page_forms_are_read():
@@ -270,6 +276,45 @@ def test_pwg_release_archive_from_drive_loads_with_its_config_and_stats(host, ca
         expected = module.generate(z, normalised[None])  # the official normalize_before=True
         got = voc.module.generate(z, mel[None])
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_bench_size_of_an_unpacked_release_is_its_checkpoint_file(host, cache, tmp_path):
+    """bench's bytes_on_disk fell back to 4 bytes per parameter for a release unpacked into the
+    cache (a folder, not a file)."""
+    from greenvoc.bench.cost import bytes_on_disk
+
+    archive, *_ = pwg_release(tmp_path, layers=3, stacks=1)
+    (host.root / "pwg.tar.gz").write_bytes(archive.read_bytes())
+    pulled = pull_checkpoint(get_spec("pwg"), url=f"{host.base}/files/pwg.tar.gz")
+    assert pulled.path.is_dir()
+    checkpoint = pulled.path / "ljspeech_parallel_wavegan.v1" / "checkpoint-400000steps.pkl"
+    voc = load_vocoder("pwg")
+    assert bytes_on_disk(voc) == checkpoint.stat().st_size != voc.params() * 4
+
+
+def test_a_release_config_is_fetched_beside_the_checkpoint_and_needed_after(host, cache,
+                                                                            tmp_path):
+    """wavenet-mol: r9y9's hyper-parameter json is published as a file of its own; the pull
+    puts it beside the checkpoint (the loader builds what it says), and a cache that lost it
+    no longer counts as weights."""
+    spec = get_spec("wavenet-mol")
+    config = dataclasses.replace(spec.config, layers=2, stacks=1, residual_channels=8,
+                                 gate_channels=8, skip_out_channels=8)
+    module = spec.build(config)
+    stem = "20180510_mixture_lj_checkpoint_step000320000_ema"
+    torch.save({"state_dict": to_wavenet(module.state_dict())["state_dict"]},
+               host.root / f"{stem}.pth")
+    hparams = {"layers": 2, "stacks": 1, "residual_channels": 8, "gate_channels": 8,
+               "skip_out_channels": 8, "hop_size": 256, "input_type": "raw"}
+    (host.root / f"{stem}.json").write_text(json.dumps(hparams))
+    pulled = pull_checkpoint(spec, url=f"{host.base}/files/{stem}.pth")
+    assert (pulled.path.parent / f"{stem}.json").is_file()
+    assert load_vocoder("wavenet-mol").spec.config.layers == 2
+    (pulled.path.parent / f"{stem}.json").unlink()
+    assert cached_checkpoint(spec) is None and not has_usable_weights(spec)
+    (host.root / f"{stem}.json").write_text(json.dumps(hparams | {"hop_size": 300}))
+    with pytest.raises(CheckpointError, match=r"hop_size is 300 but this entry's is 256"):
+        pull_checkpoint(spec, url=f"{host.base}/files/{stem}.pth", force=True)
 
 
 def test_pwg_release_of_another_model_or_front_end_is_refused(tmp_path):

@@ -129,7 +129,8 @@ def test_wrong_band_count_names_the_front_end():
 
 def test_each_official_entry_declares_its_own_front_end():
     expected = {"diffwave": "diffwave", "wavenet-mol": "wavenet-r9y9", "wavegrad-lj": "wavegrad",
-                "wavernn-lj": "wavernn", "pwg": "pwg", "mb-melgan": "pwg"}
+                "wavernn-lj": "wavernn", "pwg": "pwg", "mb-melgan": "pwg", "melgan": "melgan",
+                "waveglow": "tacotron2"}
     for name, preset in expected.items():
         spec = get_spec(name)
         assert spec.mel_preset == preset

@@ -27,11 +27,10 @@ from greenvoc.vocoders.blocks.alias_free import (
 from greenvoc.vocoders.blocks.lvc import location_variable_conv
 from greenvoc.vocoders.blocks.pqmf import PQMF
 from greenvoc.vocoders.families.bigvgan import BigvganGenerator
-from greenvoc.vocoders.families.melgan import MelganGenerator
 
 NAMES = ["melgan", "mb-melgan", "bigvgan-base-22k", "bigvgan-v2-22k", "univnet-c32"]
 PRESETS = {
-    "melgan": "bigvgan-v2-22k-80",
+    "melgan": "melgan",
     "mb-melgan": "pwg",
     "bigvgan-base-22k": "bigvgan-22k-80",
     "bigvgan-v2-22k": "bigvgan-v2-22k-80",
@@ -161,14 +160,27 @@ def test_melgan_neurips_layout(tmp_path, vocoders):
     _check_reload("melgan", tmp_path / "linda_johnson.pt", mel, voc.synthesize(mel))
 
 
-def test_melgan_reads_log10_mels_from_the_natural_log_preset(vocoders):
-    module = vocoders["melgan"].module
-    assert module.config.input_log10
-    plain = MelganGenerator(dataclasses.replace(module.config, input_log10=False)).eval()
-    plain.load_state_dict(module.state_dict())
-    mel = torch.randn(1, 80, 6) - 4
-    with torch.inference_mode():
-        torch.testing.assert_close(plain(mel / math.log(10.0)), module(mel))
+def test_melgan_front_end_is_mel2wav_log10_mel(vocoders):
+    """mel2wav's Audio2Mel: HiFi-GAN's framing up to sr/2, but log10 and no 1e-9 under the
+    root (which lifted quiet frames by up to 0.009 when the bigvgan-v2 preset stood in)."""
+    melgan, bigvgan = vocoders["melgan"].mel_config, vocoders["bigvgan-v2-22k"].mel_config
+    assert (melgan.log_base, melgan.magnitude_eps) == ("10", 0.0)
+    assert dataclasses.replace(melgan, log_base="e", magnitude_eps=1e-9) == bigvgan
+
+
+def test_mb_melgan_pqmf_follows_the_release_version():
+    """utils.load_model: releases of version <= 0.4.2 get cutoff 0.15, later ones PQMF's own
+    default 0.142, and pqmf_params overrides either."""
+    from greenvoc.vocoders.families.melgan import at_most_0_4_2, release_pqmf
+
+    assert release_pqmf({"version": "0.4.2"})["cutoff_ratio"] == 0.15
+    assert release_pqmf({})["cutoff_ratio"] == 0.15  # no version: "0.1.0"
+    assert release_pqmf({"version": "0.4.3"})["cutoff_ratio"] == 0.142
+    assert release_pqmf({"version": "0.6.2a"})["cutoff_ratio"] == 0.142
+    assert release_pqmf({"version": "0.5.0", "pqmf_params": {"cutoff_ratio": 0.13,
+                                                             "taps": 64}})["taps"] == 64
+    assert [at_most_0_4_2(v) for v in ("0.4", "0.4.2a", "0.10.0", "0.3.9")] == [
+        True, False, False, True]
 
 
 def test_parallel_wavegan_layout_with_stats_and_release_archive(tmp_path, vocoders):
@@ -214,14 +226,43 @@ def test_bigvgan_layout(tmp_path):
         torch.testing.assert_close(loaded(mel), ours(mel), atol=1e-5, rtol=0)
 
 
+C32_HP = """audio:
+  n_mel_channels: 100
+  filter_length: 1024
+  hop_length: 256 # WARNING: this can't be changed.
+  win_length: 1024
+  sampling_rate: 24000
+  mel_fmin: 0.0
+  mel_fmax: 12000.0
+gen:
+  noise_dim: 64
+  channel_size: 32
+  dilations: [1, 3, 9, 27]
+  strides: [8, 8, 4]
+  lReLU_slope: 0.2
+  kpnet_conv_size: 3
+"""
+
+
 def test_univnet_layout(tmp_path, vocoders):
     voc = vocoders["univnet-c32"]
     state = {_univnet_official(k): v for k, v in voc.module.state_dict().items()}
     assert "module.res_stack.2.kernel_predictor.residual_convs.2.3.weight" in state
-    torch.save({"model_g": _weight_norm_pairs(state), "hp_str": "gen: ...", "epoch": 1},
+    torch.save({"model_g": _weight_norm_pairs(state), "hp_str": C32_HP, "epoch": 1},
                tmp_path / "c32.pt")
     mel = torch.randn(100, 4) - 4
     _check_reload("univnet-c32", tmp_path / "c32.pt", mel, voc.synthesize(mel))
+
+
+def test_univnet_hp_str_of_another_front_end_or_no_yaml_is_refused(tmp_path):
+    path = tmp_path / "c.pt"
+    torch.save({"model_g": {}, "hp_str": C32_HP.replace("24000", "22050")}, path)
+    with pytest.raises(CheckpointError, match=r"hp_str audio.sampling_rate is 22050 but this "
+                       r"entry's is 24000"):
+        load_vocoder("univnet-c32", weights=path)
+    torch.save({"model_g": {}, "hp_str": "gen: ..."}, path)
+    with pytest.raises(CheckpointError, match="no 'gen' and 'audio' sections"):
+        load_vocoder("univnet-c32", weights=path)
 
 
 def test_a_checkpoint_of_another_model_is_explained(tmp_path, vocoders):

@@ -53,6 +53,18 @@ Each preset reproduces its reference implementation; the facts were read from th
     torchaudio ``MelSpectrogram`` with its defaults (power 2, HTK, no norm, centred, reflect),
     ``log10``, and the last frame dropped. ivanvovk maps log10(0) = −inf to 0; greenvoc floors
     the power at 1e-10 instead (only digital silence differs).
+``melgan``
+    descriptinc/melgan-neurips @ 6488045: ``mel2wav/modules.py::Audio2Mel`` (22050 Hz, 1024/256/
+    1024, 80 Slaney mels, fmin 0, fmax None = sr/2; reflect pad (n_fft−hop)/2, center=False,
+    Hann; ``sqrt(re² + im²)`` without HiFi-GAN's 1e-9; ``log10(clamp(x, 1e-5))``).
+``tacotron2``
+    NVIDIA/tacotron2 @ 185cd24 (the submodule of NVIDIA/waveglow @ 8afb643, whose
+    ``mel2samp.py`` computes WaveGlow's training mel with it): ``layers.py::TacotronSTFT``
+    (22050 Hz, 1024/256/1024, 80 Slaney mels, 0–8000 Hz), ``stft.py::STFT.transform`` (reflect
+    pad n_fft/2 each side, i.e. centred; periodic Hann from ``scipy.signal.get_window``;
+    ``sqrt(re² + im²)``) and ``audio_processing.py::dynamic_range_compression``
+    (``log(clamp(x, 1e-5))``). HiFi-GAN's recipe differs by its framing: its frames sit 128
+    samples later and there is one fewer.
 ``wavernn``
     fatchord/WaveRNN @ 83c08fd: ``hparams.py`` (22050 Hz, n_fft 2048, hop 275, win 1100, 80
     mels, fmin 40, min_level_db −100) and ``utils/dsp.py::melspectrogram``: ``librosa.stft``
@@ -62,6 +74,7 @@ Each preset reproduces its reference implementation; the facts were read from th
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -164,6 +177,13 @@ _WAVERNN = MelConfig(
     min_level_db=-100.0,
 )
 
+# descriptinc/melgan-neurips Audio2Mel: HiFi-GAN's framing, no 1e-9 under the root, log10
+_MELGAN = dataclasses.replace(_hifigan_recipe(22050, 80, None), magnitude_eps=0.0, log_base="10")
+
+# NVIDIA/tacotron2 TacotronSTFT (WaveGlow's mel2samp.py): centred, no 1e-9, natural log
+_TACOTRON2 = dataclasses.replace(_hifigan_recipe(22050, 80, 8000.0), center=True, padding=0,
+                                 magnitude_eps=0.0)
+
 #: Preset name → config. Read-only; derive variants with :func:`dataclasses.replace`.
 MEL_PRESETS: Mapping[str, MelConfig] = MappingProxyType(
     {
@@ -178,6 +198,8 @@ MEL_PRESETS: Mapping[str, MelConfig] = MappingProxyType(
         "wavenet-r9y9": _WAVENET_R9Y9,
         "wavegrad": _WAVEGRAD,
         "wavernn": _WAVERNN,
+        "melgan": _MELGAN,
+        "tacotron2": _TACOTRON2,
     }
 )
 
@@ -197,6 +219,9 @@ MEL_PRESET_SOURCES: Mapping[str, str] = MappingProxyType(
         "wavenet-r9y9": "r9y9/wavenet_vocoder@2092a64 audio.py, hparams.py; lws python/lws.pyx",
         "wavegrad": "ivanvovk/WaveGrad configs/default.json, data.py",
         "wavernn": "fatchord/WaveRNN hparams.py, utils/dsp.py",
+        "melgan": "descriptinc/melgan-neurips@6488045 mel2wav/modules.py Audio2Mel",
+        "tacotron2": "NVIDIA/tacotron2@185cd24 layers.py TacotronSTFT, stft.py, "
+        "audio_processing.py; NVIDIA/waveglow@8afb643 mel2samp.py, config.json",
     }
 )
 

@@ -15,16 +15,19 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from greenvoc.vocoders.base import Vocoder
 from greenvoc.vocoders.registry import weights_path
+from greenvoc.vocoders.release import checkpoint_file
 from greenvoc.vocoders.torch_vocoder import TorchVocoder
 
 BYTES_PER_FP32 = 4
 
 
 def bytes_on_disk(voc: Vocoder) -> int:
-    """The checkpoint's size if there is one, else the fp32 parameters' size."""
+    """The checkpoint file's size if there is one (inside an unpacked release, the checkpoint
+    the loader reads, not its config or statistics), else the fp32 parameters' size."""
     path = weights_path(voc.spec)
-    if path is not None and Path(path).is_file():
-        return Path(path).stat().st_size
+    checkpoint = checkpoint_file(Path(path)) if path is not None else None
+    if checkpoint is not None:
+        return checkpoint.stat().st_size
     return voc.params() * BYTES_PER_FP32
 
 

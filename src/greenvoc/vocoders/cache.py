@@ -44,7 +44,8 @@ class CacheRecord:
     """What a pull left. url: where it came from; file: the downloaded file; checkpoint: what
     the loader reads (the file, or the folder an archive was unpacked into); both relative to
     the entry's folder unless absolute (the Hub's cache). verified: how the sha256 was checked
-    ("published", "pinned", "hub") or "" (unverified: the hash is only recorded)."""
+    ("published", "pinned", "hub") or "" (unverified: the hash is only recorded). config: the
+    release's config fetched beside the checkpoint (``WeightsSource.config_url``), or ""."""
 
     url: str
     file: str
@@ -52,6 +53,7 @@ class CacheRecord:
     sha256: str
     verified: str
     size_bytes: int
+    config: str = ""
 
     def resolve(self, spec: VocoderSpec, which: str) -> Path:
         return entry_dir(spec) / getattr(self, which)  # an absolute path stays absolute
@@ -85,5 +87,8 @@ def cached_checkpoint(spec: VocoderSpec) -> Path | None:
     try:
         intact = file.stat().st_size == record.size_bytes and checkpoint.exists()
     except OSError:
+        return None
+    # without its config a release would load as the entry's default architecture
+    if record.config and not record.resolve(spec, "config").is_file():
         return None
     return checkpoint if intact else None

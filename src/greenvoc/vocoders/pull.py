@@ -8,6 +8,7 @@ the pull is *unverified*: the computed hash is printed so that the user can pin 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from greenvoc.vocoders.cache import (
 from greenvoc.vocoders.download import (
     Downloaded,
     DownloadError,
+    Source,
     fetch,
     parse_source,
     remove_tree,
@@ -34,6 +36,8 @@ from greenvoc.vocoders.download import (
 from greenvoc.vocoders.release import is_archive, unpack
 
 __all__ = ["DownloadError", "PullResult", "integrity", "pull_checkpoint", "sha256_of"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ def _check_cached(spec: VocoderSpec, url: str, expected: str | None, how: str
     file, path = record.resolve(spec, "file"), record.resolve(spec, "checkpoint")
     if not file.is_file() or not path.exists() or file.stat().st_size != record.size_bytes:
         return None
+    if record.config and not record.resolve(spec, "config").is_file():
+        return None
     actual = sha256_of(file)
     if actual != record.sha256 or (expected is not None and actual != expected):
         return None
@@ -108,8 +114,9 @@ def pull_checkpoint(
 ) -> PullResult:
     """Download ``spec``'s checkpoint (or ``url``, e.g. a mirror) into the cache.
 
-    The file is checked against the expected sha256 (``sha256``, else the published one), an
-    archive is unpacked, and the result must load into the entry's model (``check_load``,
+    The file is checked against the expected sha256 (``sha256``, else the published one), the
+    release's config file (``WeightsSource.config_url``) is fetched beside it, an archive is
+    unpacked, and the result must load into the entry's model (``check_load``,
     default: build and load it) before ``pull.json`` records it. Any failure removes what was
     fetched and raises (:class:`DownloadError`, :class:`CheckpointError`): nothing is cached.
     A cached pull whose file still has its hash is returned without downloading.
@@ -130,12 +137,17 @@ def pull_checkpoint(
     stage = folder.parent / f".{spec.name}.pull{os.getpid()}"
     remove_tree(stage)
     stage.mkdir(parents=True)
+    config_source = release_config_source(spec, source, url)
     try:
         got = fetch(source, stage, progress, timeout_s, hf_cache_dir=cache_root() / "hf",
                     hf_endpoint=hf_endpoint)
         if source.kind == "direct" or source.kind == "drive":
             got = _rename(got, stage, spec)
         _verify(got, address, expected)
+        config = None
+        if config_source is not None:  # lands beside the checkpoint (same folder or snapshot)
+            config = fetch(config_source, stage, None, timeout_s,
+                           hf_cache_dir=cache_root() / "hf", hf_endpoint=hf_endpoint).path
         checkpoint = got.path
         if source.kind != "hf" and is_archive(got.path):
             unpack(got.path, stage / "release")
@@ -154,9 +166,29 @@ def pull_checkpoint(
         os.replace(stage, folder)
         file = folder / got.path.relative_to(stage)
         path = folder / checkpoint.relative_to(stage)
+    if config is not None and config.is_relative_to(stage):
+        config = folder / config.relative_to(stage)
     write_record(spec, CacheRecord(address, str(file), str(path), got.sha256, verified,
-                                   file.stat().st_size))
+                                   file.stat().st_size,
+                                   str(config.absolute()) if config is not None else ""))
     return PullResult(spec.name, address, path, file, got.sha256, verified, cached=False)
+
+
+def release_config_source(spec: VocoderSpec, source: Source, url: str | None
+                          ) -> Source | None:
+    """Where the release's config file is fetched from: the entry's ``config_url``, or for a
+    mirror (``url``) the file of that name beside it. A Google Drive mirror has no siblings: its
+    release must carry the config inside its archive."""
+    config_url = spec.weights.config_url
+    if not config_url:
+        return None
+    if url is None or url == spec.weights.url:
+        return parse_source(config_url)
+    if source.kind == "drive":
+        log.warning("%s: a Google Drive mirror has no %s beside it; the loader reads the "
+                    "config inside the release or keeps the entry's", spec.name, config_url)
+        return None
+    return source.sibling(parse_source(config_url).filename)
 
 
 def _rename(got: Downloaded, stage: Path, spec: VocoderSpec) -> Downloaded:

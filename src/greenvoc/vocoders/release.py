@@ -25,6 +25,9 @@ from greenvoc.vocoders.base import CheckpointError
 
 CONFIG_NAMES = ("config.yml", "config.yaml", "config.json")
 STATS_NAMES = ("stats.h5", "stats.npy")
+#: The names checkpoints have inside the releases the zoo reads: ParallelWaveGAN's ``.pkl``,
+#: WaveRNN's ``.pyt``, torch's ``.pt``/``.pth``/``.bin``/``.ckpt``, HiFi-GAN-style ``g_*``.
+CHECKPOINT_PATTERNS = ("*.pkl", "*.pyt", "*.pt", "*.pth", "*.pth.tar", "*.bin", "*.ckpt", "g_*")
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,21 @@ def open_release(path: Path, patterns: tuple[str, ...]) -> Iterator[Release]:
                                                                        STATS_NAMES)))
     else:
         raise CheckpointError(f"checkpoint {path} does not exist")
+
+
+def checkpoint_file(path: Path) -> Path | None:
+    """The checkpoint file at ``path``: the file itself, or inside an unpacked release folder
+    the most trained file named like a checkpoint (:data:`CHECKPOINT_PATTERNS`); None when
+    there is none."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        return None
+    try:
+        return find_in(path, CHECKPOINT_PATTERNS).checkpoint
+    except CheckpointError:
+        return None
 
 
 def find_in_folder(folder: Path, names: tuple[str, ...]) -> Path | None:

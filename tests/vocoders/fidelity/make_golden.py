@@ -4,7 +4,16 @@ Not run by the tests (the official code never enters greenvoc). To reproduce, pu
 repository at the commit named in its golden file under OFFICIAL (default /tmp/official, one
 folder per ``owner+name``) and run, from the repository root::
 
-    .venv/bin/python tests/vocoders/fidelity/make_golden.py pwg diffwave wavegrad-lj wavernn-lj
+    .venv/bin/python tests/vocoders/fidelity/make_golden.py            # every entry
+    .venv/bin/python tests/vocoders/fidelity/make_golden.py melgan waveglow  # some
+
+The folders: kan-bayashi+ParallelWaveGAN, lmnt-com+diffwave, ivanvovk+WaveGrad, fatchord+WaveRNN,
+descriptinc+melgan-neurips, NVIDIA+waveglow, NVIDIA+tacotron2 (its submodule, for the mel),
+r9y9+wavenet_vocoder (at 2092a64), maum-ai+univnet, NVIDIA+BigVGAN, gemelo-ai+vocos,
+rishikksh20+iSTFTNet-pytorch. The first four carry the one-word edits docs/zoo.md lists
+(``scipy.signal.windows.kaiser``, ``np.prod``); the others are unedited: what today's libraries
+need (librosa's keyword-only mel basis, torch.stft's complex output, WaveGlow's CUDA-only noise)
+is patched from here, around the call.
 
 For each entry it builds the official generator with the release's config, reads the key/shape
 manifest from its ``state_dict()``, draws the weights (``official_release.random_state``), loads
@@ -15,45 +24,22 @@ manifest, inputs and the official output. The greenvoc side of the comparison is
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT))
-OFFICIAL = Path(os.environ.get("OFFICIAL", "/tmp/official"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from tests.vocoders.official_release import GOLDEN, input_mel, random_state  # noqa: E402
-
-
-def manifest_of(state: dict) -> list:
-    return [[k, list(v.shape), str(v.dtype).removeprefix("torch.")] for k, v in state.items()]
-
-
-def save(name: str, doc: dict, output: torch.Tensor) -> None:
-    out = output.detach().double().reshape(-1)
-    doc["golden"] = [float(f"{v:.9g}") for v in out.tolist()]
-    doc["golden_peak"] = float(out.abs().max())
-    (GOLDEN / f"{name}.json").write_text(json.dumps(doc, indent=None) + "\n")
-    print(name, "samples", out.numel(), "peak", doc["golden_peak"])
-
-
-@contextlib.contextmanager
-def on_path(repo: str, *stubs: str):
-    path = str(OFFICIAL / repo)
-    sys.path.insert(0, path)
-    for stub in stubs:  # imports the official modules make but inference never uses
-        sys.modules.setdefault(stub, types.ModuleType(stub))
-    try:
-        yield Path(path)
-    finally:
-        sys.path.remove(path)
+from tests.vocoders.fidelity.official import (
+    AttrConfig,
+    manifest_of,
+    on_path,
+    save,
+)
+from tests.vocoders.official_release import input_mel, random_state
 
 
 def pwg() -> None:
@@ -137,21 +123,13 @@ def diffwave() -> None:
                       "mel": mel_spec, "noise_seed": 0}, audio)
 
 
-class _Config(dict):
-    """ivanvovk's ConfigWrapper: attribute access to nested dicts."""
-
-    def __getattr__(self, key):
-        value = self[key]
-        return _Config(value) if isinstance(value, dict) else value
-
-
 def wavegrad() -> None:
     with on_path("ivanvovk+WaveGrad", "torchaudio", "torchaudio.transforms") as repo:
         from model import WaveGrad
 
         raw = json.loads((repo / "configs/default.json").read_text())
         # the published release is {"model": state} with no config: the full-size default.json
-        model = WaveGrad(_Config(raw))
+        model = WaveGrad(AttrConfig(raw))
         state = model.state_dict()
         manifest = manifest_of(state)
         model.load_state_dict(random_state(manifest, seed=3000), strict=False)
@@ -232,6 +210,12 @@ def wavernn() -> None:
 
 
 if __name__ == "__main__":
-    makers = {"pwg": pwg, "diffwave": diffwave, "wavegrad-lj": wavegrad, "wavernn-lj": wavernn}
+    from tests.vocoders.fidelity import runs
+
+    makers = {"pwg": pwg, "diffwave": diffwave, "wavegrad-lj": wavegrad, "wavernn-lj": wavernn,
+              "melgan": runs.melgan, "mb-melgan": runs.mb_melgan, "waveglow": runs.waveglow,
+              "wavenet-mol": runs.wavenet_mol, "univnet-c32": runs.univnet,
+              "bigvgan-base-22k": runs.bigvgan_base, "bigvgan-v2-22k": runs.bigvgan_v2,
+              "vocos-mel-24k": runs.vocos, "istftnet": runs.istftnet}
     for name in sys.argv[1:] or makers:
         makers[name]()

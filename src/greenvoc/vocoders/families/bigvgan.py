@@ -14,6 +14,8 @@ plus the fixed ``*.filter`` buffers of the resamplers, which greenvoc recomputes
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from greenvoc.vocoders.blocks.alias_free import AntiAliasedActivation, snake_act
 from greenvoc.vocoders.blocks.conv import conv1d, upsample_conv
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
+from greenvoc.vocoders.release import mismatch, open_release, read_config
 
 PAPER = ("Lee et al., BigVGAN, ICLR 2023 (arXiv 2206.04658); code, configs and parameter "
          "counts NVIDIA/BigVGAN (bigvgan.py, configs/, README model table)")
@@ -119,11 +122,60 @@ def load_official(module: BigvganGenerator, path: Path) -> None:
     load_into(module, state, path, rename=official_to_greenvoc)
 
 
-def _hf(repo: str) -> WeightsSource:
+#: config.json fields → BigvganConfig fields (``BigVGAN.__init__`` reads them from ``h``)
+_FIELDS = {"num_mels": "n_mels", "upsample_rates": "upsample_rates",
+           "upsample_kernel_sizes": "upsample_kernel_sizes",
+           "upsample_initial_channel": "upsample_initial_channel",
+           "resblock_kernel_sizes": "resblock_kernel_sizes",
+           "resblock_dilation_sizes": "resblock_dilation_sizes", "activation": "activation",
+           "snake_logscale": "snake_logscale", "use_tanh_at_final": "use_tanh_at_final",
+           "use_bias_at_final": "use_bias_at_final"}
+
+
+def _tuples(value: object) -> object:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def release_config(spec: VocoderSpec, path: Path) -> BigvganConfig:
+    """The generator the ``config.json`` beside the checkpoint describes (what
+    ``BigVGAN.from_pretrained`` builds), whose front-end must be the entry's; without one, the
+    entry's config. Only AMP block type "1" and the Snake/SnakeBeta activations exist here."""
+    with open_release(path, ("bigvgan_generator.pt", "g_*", "*.pt")) as release:
+        if release.config is None:
+            return spec.config
+        found, h = release.config, read_config(release.config)
+    if str(h.get("resblock", "1")) != "1":
+        mismatch(found, "resblock", h["resblock"], "1",
+                 "greenvoc builds AMPBlock1 only (all published BigVGAN models)")
+    if h.get("activation", "snakebeta") not in ("snake", "snakebeta"):
+        mismatch(found, "activation", h["activation"], "snake or snakebeta",
+                 "BigVGAN knows no other")
+    mel = spec.mel_config
+    for key, ours in (("sampling_rate", mel.sample_rate), ("n_fft", mel.n_fft),
+                      ("hop_size", mel.hop_length), ("win_size", mel.win_length_samples),
+                      ("num_mels", mel.n_mels), ("fmin", mel.fmin), ("fmax", mel.fmax_hz)):
+        theirs = h.get(key)
+        if key == "fmax" and theirs is None:
+            theirs = h.get("sampling_rate", mel.sample_rate) / 2
+        if theirs is not None and float(theirs) != float(ours):
+            mismatch(found, key, theirs, ours,
+                     f"it was trained on another mel than {spec.mel_preset!r}")
+    config = dataclasses.replace(
+        spec.config, **{ours: _tuples(h[k]) for k, ours in _FIELDS.items() if k in h})
+    hop = math.prod(config.upsample_rates)
+    if hop != spec.hop_length:
+        mismatch(found, "upsample_rates (hop)", hop, spec.hop_length,
+                 f"the {spec.mel_preset!r} front-end's hop must equal their product")
+    return config
+
+
+def _hf(repo: str, revision: str, pin_note: str) -> WeightsSource:
+    base = f"https://huggingface.co/nvidia/{repo}/resolve/{revision}"
     return WeightsSource(
-        "url", layout=LAYOUT, licence=LICENCE,
-        url=f"https://huggingface.co/nvidia/{repo}/resolve/main/bigvgan_generator.pt",
-        notes=f"Hugging Face nvidia/{repo}; config.json beside it",
+        "url", layout=LAYOUT, licence=LICENCE, url=f"{base}/bigvgan_generator.pt",
+        config_url=f"{base}/config.json",
+        notes=f"Hugging Face nvidia/{repo} ({pin_note}); the config.json beside it is fetched "
+              "too and the architecture follows it, as BigVGAN.from_pretrained",
     )
 
 
@@ -144,8 +196,10 @@ register(VocoderSpec(
     config=BASE_22K,
     mel_preset="bigvgan-22k-80",
     build=BigvganGenerator,
-    weights=_hf("bigvgan_base_22khz_80band"),
+    weights=_hf("bigvgan_base_22khz_80band", "main",
+                "branch main: no commit of this repository was found in public material"),
     load=load_official,
+    configure=release_config,
     published_params=13_943_361,
     paper=PAPER,
     description=(
@@ -161,8 +215,11 @@ register(VocoderSpec(
     config=V2_22K,
     mel_preset="bigvgan-v2-22k-80",
     build=BigvganGenerator,
-    weights=_hf("bigvgan_v2_22khz_80band_256x"),
+    weights=_hf("bigvgan_v2_22khz_80band_256x", "633ff708ed5b74903e86ff1298cf4a98e921c513",
+                "pinned to the commit that public code pins it to (an IndexTTS asset lock), "
+                "not one the model card names"),
     load=load_official,
+    configure=release_config,
     published_params=112_199_472,
     paper=PAPER,
     description=(

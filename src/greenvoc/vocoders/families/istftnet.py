@@ -4,13 +4,16 @@ Vocoder Incorporating Inverse Short-Time Fourier Transform", ICASSP 2022, arXiv 
 V1-C8C8I: the HiFi-GAN V1 trunk with only its two ×8 upsampling stages; the output layer
 predicts the log-magnitude and phase of a tiny STFT (n_fft 16, hop 4) that an inverse STFT
 turns into the waveform (the remaining ×4). Architecture and keys from
-rishikksh20/iSTFTNet-pytorch @ 781480e (Apache-2.0): ``models.py::Generator`` (reflection
+rishikksh20/iSTFTNet-pytorch @ d10fe7d (Apache-2.0): ``models.py::Generator`` (reflection
 pad (1, 0) before ``conv_post``; magnitude ``exp``, phase ``sin`` of the outputs),
-``stft.py::TorchSTFT`` (``torch.istft``, centred, Hann) and ``config_v1.json``.
+``stft.py::TorchSTFT`` (``torch.istft``, centred, Hann; added after 781480e, whose conv-based
+STFT it replaced) and ``config_v1.json``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from greenvoc.vocoders.blocks.istft import ISTFT, polar
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.families.hifigan import HifiganGenerator, official_to_greenvoc
 from greenvoc.vocoders.registry import register
+from greenvoc.vocoders.release import mismatch, open_release, read_config
 
 PAPER = "Kaneko et al., iSTFTNet, ICASSP 2022 (arXiv 2203.02395); code rishikksh20/iSTFTNet-pytorch"
 OFFICIAL_LAYOUT = "rishikksh20/iSTFTNet-pytorch"
@@ -71,6 +75,45 @@ def load_official(module: IstftnetGenerator, path: Path) -> None:
     load_into(module, state, path, rename=official_to_greenvoc(module.config))  # type: ignore[arg-type]
 
 
+#: config.json fields → IstftnetConfig fields
+_FIELDS = {"upsample_rates": "upsample_rates", "upsample_kernel_sizes": "upsample_kernel_sizes",
+           "upsample_initial_channel": "upsample_initial_channel", "resblock": "resblock",
+           "resblock_kernel_sizes": "resblock_kernel_sizes",
+           "resblock_dilation_sizes": "resblock_dilation_sizes", "num_mels": "n_mels",
+           "gen_istft_n_fft": "istft_n_fft", "gen_istft_hop_size": "istft_hop"}
+
+
+def _tuples(value: object) -> object:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def release_config(spec: VocoderSpec, path: Path) -> IstftnetConfig:
+    """The generator of the ``config.json`` that training copies beside the ``g_*`` checkpoints
+    (``build_env``; ``inference.py`` reads it from there), trained on the entry's front-end.
+    Without one, the entry's config."""
+    with open_release(path, ("g_*",)) as release:
+        if release.config is None:
+            return spec.config
+        found, h = release.config, read_config(release.config)
+    mel = spec.mel_config
+    for key, ours in (("sampling_rate", mel.sample_rate), ("n_fft", mel.n_fft),
+                      ("hop_size", mel.hop_length), ("win_size", mel.win_length_samples),
+                      ("num_mels", mel.n_mels), ("fmin", mel.fmin), ("fmax", mel.fmax_hz)):
+        theirs = h.get(key)
+        if key == "fmax" and theirs is None:
+            theirs = h.get("sampling_rate", mel.sample_rate) / 2
+        if theirs is not None and float(theirs) != float(ours):
+            mismatch(found, key, theirs, ours,
+                     f"it was trained on another mel than {spec.mel_preset!r}")
+    config = dataclasses.replace(
+        spec.config, **{ours: _tuples(h[k]) for k, ours in _FIELDS.items() if k in h})
+    hop = math.prod(config.upsample_rates) * config.istft_hop
+    if hop != spec.hop_length:
+        mismatch(found, "upsample_rates × gen_istft_hop_size (hop)", hop, spec.hop_length,
+                 f"the {spec.mel_preset!r} front-end's hop must equal it")
+    return config
+
+
 register(VocoderSpec(
     name="istftnet",
     family="fourier",
@@ -79,9 +122,11 @@ register(VocoderSpec(
     build=IstftnetGenerator,
     weights=WeightsSource(
         "none", layout=OFFICIAL_LAYOUT, licence="Apache-2.0 (rishikksh20/iSTFTNet-pytorch)",
-        notes="no official universal checkpoint; load a trained generator with --weights",
+        notes="no official universal checkpoint; load a trained generator with --weights (a "
+              "g_* file; the config.json training leaves beside it sets the architecture)",
     ),
     load=load_official,
+    configure=release_config,
     # counted from config_v1.json and models.py: conv_pre 287,232; ups 2,097,408 + 524,416;
     # resblocks 8,262,144 + 2,066,688; conv_post (128 → 18, k 7) 16,146
     published_params=13_254_034,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +44,8 @@ class MelganConfig:
     """Generator hyper-parameters (names of ParallelWaveGAN's ``generator_params``).
 
     channels: width after the input conv (melgan-neurips: ``ngf · 2^len(ratios)``);
-    out_channels: 1 (waveform) or the number of PQMF sub-bands; input_log10: the checkpoint was
-    trained on log10 mels while the greenvoc preset gives natural-log ones (the forward divides
-    by ln 10); pqmf_*: the synthesis bank when out_channels > 1.
+    out_channels: 1 (waveform) or the number of PQMF sub-bands; pqmf_*: the synthesis bank when
+    out_channels > 1.
     """
 
     n_mels: int = 80
@@ -55,7 +55,6 @@ class MelganConfig:
     stack_kernel_size: int = 3
     kernel_size: int = 7
     out_channels: int = 1
-    input_log10: bool = False
     pqmf_taps: int = 62
     pqmf_cutoff_ratio: float = 0.15
     pqmf_beta: float = 9.0
@@ -107,8 +106,6 @@ class MelganGenerator(nn.Module):
         return F.pad(x, (self.edge_pad, self.edge_pad), mode="reflect")
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        if self.config.input_log10:
-            mel = mel / math.log(10.0)
         x = (mel - self.mel_mean[:, None]) / self.mel_scale[:, None]
         x = self.conv_pre(self._pad(x))
         for up, stacks in zip(self.ups, self.stacks, strict=True):
@@ -158,6 +155,36 @@ def load_parallel_wavegan(module: MelganGenerator, path: Path) -> None:
                  module.config.n_mels)
 
 
+#: ``parallel_wavegan.layers.PQMF``'s own defaults, and those ``utils.load_model`` sets for a
+#: release whose config.yml says ``version`` ≤ 0.4.2 (the cut-off was re-tuned after it).
+PQMF_DEFAULTS = {"taps": 62, "cutoff_ratio": 0.142, "beta": 9.0}
+PQMF_UP_TO_0_4_2 = {"taps": 62, "cutoff_ratio": 0.15, "beta": 9.0}
+
+
+def _version_parts(version: str) -> list[int | str]:
+    """``distutils.version.LooseVersion``'s components: numbers and letter runs."""
+    return [int(p) if p.isdigit() else p for p in re.findall(r"\d+|[a-z]+", version.lower())]
+
+
+def at_most_0_4_2(version: str) -> bool:
+    """``LooseVersion(version) <= LooseVersion("0.4.2")``, as ``utils.load_model`` tests it."""
+    parts = _version_parts(version)
+    for ours, limit in zip(parts, (0, 4, 2), strict=False):
+        if not isinstance(ours, int):
+            return False  # LooseVersion orders a letter after a number here (str > int fails)
+        if ours != limit:
+            return ours < limit
+    return len(parts) <= 3
+
+
+def release_pqmf(config: dict) -> dict:
+    """The PQMF ``utils.load_model`` builds for a release: ``pqmf_params`` of its config.yml
+    over the defaults of the version that wrote it (``version``, "0.1.0" when absent)."""
+    base = PQMF_UP_TO_0_4_2 if at_most_0_4_2(str(config.get("version", "0.1.0"))) else \
+        PQMF_DEFAULTS
+    return base | dict(config.get("pqmf_params") or {})
+
+
 def parallel_wavegan_config(spec: VocoderSpec, path: Path) -> MelganConfig:
     """The architecture a ParallelWaveGAN ``MelGANGenerator`` release declares in config.yml
     (``generator_params`` and ``pqmf_params``), checked against the entry's front-end."""
@@ -165,7 +192,8 @@ def parallel_wavegan_config(spec: VocoderSpec, path: Path) -> MelganConfig:
     if params is None:
         return spec.config
     with open_release(path, RELEASE_PATTERNS) as release:
-        pqmf = dict(read_config(release.config).get("pqmf_params") or {}) if release.config else {}
+        release_config = read_config(release.config) if release.config else {}
+    pqmf = release_pqmf(release_config)
     for key, want in (("use_causal_conv", False), ("use_final_nonlinear_activation", True),
                       ("pad", "ReflectionPad1d")):
         if key in params and params[key] != want:
@@ -178,8 +206,7 @@ def parallel_wavegan_config(spec: VocoderSpec, path: Path) -> MelganConfig:
     if "upsample_scales" in params:
         known["upsample_scales"] = tuple(params["upsample_scales"])
     for k in ("taps", "cutoff_ratio", "beta"):
-        if k in pqmf:
-            known[f"pqmf_{k}"] = pqmf[k]
+        known[f"pqmf_{k}"] = pqmf[k]
     config = dataclasses.replace(spec.config, **known)
     hop = math.prod(config.upsample_scales) * config.out_channels
     if hop != spec.hop_length:
@@ -195,7 +222,7 @@ MB_MELGAN_PAPER = ("Yang et al., Multi-band MelGAN, SLT 2021 (arXiv 2005.05106);
                    "multi_band_melgan.v2.yaml")
 
 # melgan-neurips: Generator(80, ngf=32, n_residual_layers=3), ratios [8, 8, 2, 2].
-MELGAN = MelganConfig(channels=32 * 2**4, input_log10=True)
+MELGAN = MelganConfig(channels=32 * 2**4)
 # ParallelWaveGAN multi_band_melgan.v2: channels 384, upsample [8, 4, 2], stacks 4, 4 bands.
 MB_MELGAN = MelganConfig(channels=384, upsample_scales=(8, 4, 2), stacks=4, out_channels=4)
 
@@ -203,7 +230,7 @@ register(VocoderSpec(
     name="melgan",
     family="gan",
     config=MELGAN,
-    mel_preset="bigvgan-v2-22k-80",
+    mel_preset="melgan",
     build=MelganGenerator,
     weights=WeightsSource(
         "url", layout="descriptinc/melgan-neurips",
@@ -218,11 +245,10 @@ register(VocoderSpec(
     paper=MELGAN_PAPER,
     description=(
         "MelGAN, official LJSpeech model (ngf 32, 3 residual layers, ratios 8-8-2-2). Its "
-        "front-end (mel2wav Audio2Mel: 22.05 kHz, 1024/256, 80 Slaney mels, fmin 0, fmax "
-        "11025, reflect pad 384, center=False, log10(clamp(|X|·mel, 1e-5))) is the "
-        "bigvgan-v2-22k-80 preset up to the log base (and a 1e-9 under the square root): the "
-        "generator divides the preset's natural-log mel by ln 10. 4.26M parameters (paper's "
-        "comparison table), counted exactly from mel2wav/modules.py after weight-norm removal."
+        "front-end is the melgan preset, mel2wav's Audio2Mel (22.05 kHz, 1024/256, 80 Slaney "
+        "mels, fmin 0, fmax 11025, reflect pad 384, center=False, log10(clamp(|X|·mel, "
+        "1e-5))). 4.26M parameters (paper's comparison table), counted exactly from "
+        "mel2wav/modules.py after weight-norm removal."
     ),
 ))
 

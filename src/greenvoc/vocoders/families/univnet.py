@@ -6,7 +6,9 @@ LeakyReLU → 7-tap conv → tanh. The noise is drawn from a fixed seed (``noise
 for every item of a batch, so synthesis is deterministic and batch-consistent.
 
 As maum-ai/univnet's ``Generator.inference``, the mel is extended by ``pad_frames`` frames of
-silence (log 1e-5) and the matching samples are cut off, which removes an artifact at the end.
+silence (its constant −11.5129 ≈ log 1e-5) and the matching samples are cut off, which removes
+an artifact at the end. The architecture follows the checkpoint's ``hp_str`` (the training
+yaml it carries, which the official ``inference.py`` builds from).
 
 Official code and checkpoints: maum-ai/univnet (formerly mindslab-ai/univnet, BSD-3-Clause)
 ``model/generator.py``, ``model/lvcnet.py``, ``config/default_c32.yaml``; checkpoints
@@ -15,6 +17,7 @@ Official code and checkpoints: maum-ai/univnet (formerly mindslab-ai/univnet, BS
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -24,10 +27,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from greenvoc.vocoders.base import VocoderSpec, WeightsSource
+from greenvoc.vocoders.base import CheckpointError, VocoderSpec, WeightsSource
 from greenvoc.vocoders.blocks.lvc import LVCBlock
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
+from greenvoc.vocoders.release import mismatch
 
 PAPER = ("Jang et al., UnivNet, Interspeech 2021 (arXiv 2106.07889); code and checkpoints "
          "maum-ai/univnet")
@@ -46,7 +50,7 @@ class UnivnetConfig:
     kpnet_conv_size: int = 3
     kpnet_hidden: int = 64
     pad_frames: int = 10
-    silence_log_mel: float = math.log(1e-5)
+    silence_log_mel: float = -11.5129  # Generator.inference's literal, not log(1e-5)
     noise_seed: int = 0
 
 
@@ -116,6 +120,48 @@ def load_official(module: UnivnetGenerator, path: Path) -> None:
     load_into(module, state, path, rename=official_to_greenvoc)
 
 
+#: hp_str ``gen`` keys → UnivnetConfig fields
+_GEN = {"noise_dim": "noise_dim", "channel_size": "channel_size", "dilations": "dilations",
+        "strides": "strides", "lReLU_slope": "lrelu_slope", "kpnet_conv_size": "kpnet_conv_size"}
+
+
+def hp_config(spec: VocoderSpec, path: Path) -> UnivnetConfig:
+    """The generator the checkpoint's ``hp_str`` describes (``inference.py`` builds
+    ``Generator(OmegaConf.create(checkpoint["hp_str"]))``): its ``gen`` section, and an
+    ``audio`` section that must be the entry's front-end. A checkpoint without ``hp_str``
+    keeps the entry's config."""
+    import yaml
+
+    hp_str = read_checkpoint(path).get("hp_str")
+    if hp_str is None:
+        return spec.config
+    try:
+        hp = yaml.safe_load(hp_str)
+    except yaml.YAMLError as e:
+        raise CheckpointError(f"{path}: hp_str is not the training yaml: {e}") from e
+    if not isinstance(hp, dict) or not isinstance(hp.get("gen"), dict) or not isinstance(
+            hp.get("audio"), dict):
+        raise CheckpointError(f"{path}: hp_str has no 'gen' and 'audio' sections (found "
+                              f"{type(hp).__name__}: {str(hp)[:80]!r})")
+    mel, audio = spec.mel_config, hp["audio"]
+    for key, ours in (("sampling_rate", mel.sample_rate), ("filter_length", mel.n_fft),
+                      ("hop_length", mel.hop_length), ("win_length", mel.win_length_samples),
+                      ("n_mel_channels", mel.n_mels), ("mel_fmin", mel.fmin),
+                      ("mel_fmax", mel.fmax_hz)):
+        if key in audio and float(audio[key]) != float(ours):
+            mismatch(path, f"hp_str audio.{key}", audio[key], ours,
+                     f"it was trained on another mel than {spec.mel_preset!r}")
+    known = {ours: hp["gen"][k] for k, ours in _GEN.items() if k in hp["gen"]}
+    for key in ("dilations", "strides"):
+        if key in known:
+            known[key] = tuple(known[key])
+    config = dataclasses.replace(spec.config, **known)
+    if math.prod(config.strides) != spec.hop_length:
+        mismatch(path, "hp_str gen.strides (hop)", math.prod(config.strides), spec.hop_length,
+                 f"the {spec.mel_preset!r} front-end's hop must equal their product")
+    return config
+
+
 C32 = UnivnetConfig()
 
 register(VocoderSpec(
@@ -133,6 +179,7 @@ register(VocoderSpec(
               "README); a training checkpoint with model_g, model_d, optimizers",
     ),
     load=load_official,
+    configure=hp_config,
     published_params=14_789_153,
     paper=PAPER,
     description=(

@@ -10,22 +10,26 @@ from gemelo-ai/vocos (MIT): ``vocos/models.py::VocosBackbone``, ``vocos/heads.py
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from greenvoc.vocoders.base import VocoderSpec, WeightsSource
+from greenvoc.vocoders.base import CheckpointError, VocoderSpec, WeightsSource
 from greenvoc.vocoders.blocks.convnext import LAYER_NORM_EPS, ConvNeXtBlock
 from greenvoc.vocoders.blocks.istft import ISTFT, polar
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
+from greenvoc.vocoders.release import mismatch, open_release, read_config
 
 PAPER = "Siuzdak, Vocos, ICLR 2024 (arXiv 2306.00814); code gemelo-ai/vocos"
 OFFICIAL_LAYOUT = "charactr/vocos"
 #: The official head clips the predicted magnitude (vocos/heads.py).
 MAX_MAGNITUDE = 1e2
+HUB = ("https://huggingface.co/charactr/vocos-mel-24khz/resolve/"
+       "0feb3fdd929bcd6649e0e7c5a688cf7dd012ef21")
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,58 @@ def load_official(module: Vocos, path: Path) -> None:
     load_into(module, state, path)
 
 
+_BACKBONE = "vocos.models.VocosBackbone"
+_HEAD = "vocos.heads.ISTFTHead"
+_FEATURES = "vocos.feature_extractors.MelSpectrogramFeatures"
+
+
+def _section(config: dict, path: Path, name: str, class_path: str) -> dict:
+    """``init_args`` of the ``name`` section, which must instantiate ``class_path``."""
+    section = config.get(name)
+    if not isinstance(section, dict):
+        raise CheckpointError(f"{path}: no '{name}' section (found {sorted(config)}); is it "
+                              "a Vocos config.yaml?")
+    if section.get("class_path") != class_path:
+        mismatch(path, f"{name}.class_path", section.get("class_path"), class_path,
+                 "greenvoc builds the mel model (ConvNeXt backbone, iSTFT head) only")
+    return dict(section.get("init_args") or {})
+
+
+def release_config(spec: VocoderSpec, path: Path) -> VocosConfig:
+    """The model the ``config.yaml`` beside ``pytorch_model.bin`` describes (what
+    ``Vocos.from_pretrained`` builds with ``from_hparams``): backbone widths and depth, the
+    head's STFT, checked against the entry's front-end. Without one, the entry's config."""
+    with open_release(path, ("pytorch_model.bin", "*.bin", "*.pt", "*.ckpt")) as release:
+        if release.config is None:
+            return spec.config
+        found, config = release.config, read_config(release.config)
+    features = _section(config, found, "feature_extractor", _FEATURES)
+    backbone = _section(config, found, "backbone", _BACKBONE)
+    head = _section(config, found, "head", _HEAD)
+    if backbone.get("adanorm_num_embeddings"):
+        mismatch(found, "backbone.adanorm_num_embeddings", backbone["adanorm_num_embeddings"],
+                 None, "a bandwidth-conditioned (EnCodec) model needs a bandwidth id")
+    mel = spec.mel_config
+    for key, ours in (("sample_rate", mel.sample_rate), ("n_fft", mel.n_fft),
+                      ("hop_length", mel.hop_length), ("n_mels", mel.n_mels),
+                      ("padding", "center" if mel.center else "same")):
+        if key in features and features[key] != ours:
+            mismatch(found, f"feature_extractor.{key}", features[key], ours,
+                     f"it was trained on another mel than {spec.mel_preset!r}")
+    result = dataclasses.replace(
+        spec.config,
+        **{ours: backbone[k] for k, ours in (("input_channels", "n_mels"), ("dim", "dim"),
+                                             ("intermediate_dim", "intermediate_dim"),
+                                             ("num_layers", "num_layers")) if k in backbone},
+        **{k: head[k] for k in ("n_fft", "hop_length", "padding") if k in head})
+    if head.get("dim", result.dim) != result.dim:
+        mismatch(found, "head.dim", head["dim"], result.dim, "it must be the backbone's dim")
+    if result.hop_length != spec.hop_length:
+        mismatch(found, "head.hop_length", result.hop_length, spec.hop_length,
+                 f"the {spec.mel_preset!r} front-end's hop must equal it")
+    return result
+
+
 register(VocoderSpec(
     name="vocos-mel-24k",
     family="fourier",
@@ -116,12 +172,16 @@ register(VocoderSpec(
     weights=WeightsSource(
         "url",
         layout=OFFICIAL_LAYOUT,
-        url="https://huggingface.co/charactr/vocos-mel-24khz/resolve/main/pytorch_model.bin",
+        url=f"{HUB}/pytorch_model.bin",
+        config_url=f"{HUB}/config.yaml",
         sha256=None,
         licence="MIT (gemelo-ai/vocos, charactr/vocos-mel-24khz)",
-        notes="official 24 kHz mel model, trained on LibriTTS",
+        notes="official 24 kHz mel model, trained on LibriTTS; pinned to the commit that public "
+              "deployment notes pin it to (not named by the model card); the config.yaml beside "
+              "it is fetched too and the architecture follows it, as Vocos.from_pretrained",
     ),
     load=load_official,
+    configure=release_config,
     # 13.5 M in the model card of charactr/vocos-mel-24khz; 13,531,650 counted from the
     # architecture (embed 358,912 + 2 LayerNorms + 8 × 1,580,544 + head 526,338).
     published_params=13_531_650,

@@ -9,6 +9,7 @@ Official code and checkpoint: NVIDIA/waveglow (BSD-3-Clause): ``glow.py`` (``Wav
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from greenvoc.vocoders.blocks.wavenet import WaveNetStack
 from greenvoc.vocoders.checkpoint import fold_weight_norm, load_into
 from greenvoc.vocoders.pickled import read_pickled_checkpoint
 from greenvoc.vocoders.registry import register
+from greenvoc.vocoders.release import mismatch
 
 PAPER = ("Prenger, Valle & Catanzaro, WaveGlow, ICASSP 2019 (arXiv 1811.00002); code "
          "NVIDIA/waveglow")
@@ -181,19 +183,59 @@ def load_official(module: WaveglowModel, path: Path) -> None:
     load_into(module, state, path)
 
 
+def _shape(state: Mapping[str, torch.Tensor], stem: str) -> tuple[int, ...]:
+    """The shape of ``stem``'s weight, whether stored plain or as a weight-norm pair."""
+    for suffix in (".weight", ".weight_v", ".parametrizations.weight.original1"):
+        if stem + suffix in state:
+            return tuple(state[stem + suffix].shape)
+    raise CheckpointError(f"the checkpoint has no {stem}.weight (is it a WaveGlow?)")
+
+
+def checkpoint_config(spec: VocoderSpec, path: Path) -> WaveglowConfig:
+    """The architecture of the checkpoint at ``path``, read from its tensor shapes (NVIDIA's
+    ``config.json`` values are not stored beside the weights): flows and their audio channels
+    from ``convinv``, hence ``n_group``, ``n_early_every`` and ``n_early_size``; WN layers,
+    channels and kernel from ``WN.0``; mel bands from ``upsample``, which must be the
+    front-end's."""
+    state = read_official(path)
+    convinv = sorted({int(k.split(".")[1]) for k in state if k.startswith("convinv.")})
+    channels = [_shape(state, f"convinv.{k}.conv")[0] for k in convinv]
+    if not channels or convinv != list(range(len(convinv))):
+        raise CheckpointError(f"{path}: no invertible convolutions convinv.0… (found keys "
+                              f"{sorted(state)[:6]}); is it a WaveGlow checkpoint?")
+    drops = [k for k in range(1, len(channels)) if channels[k] < channels[k - 1]]
+    every = drops[0] if drops else len(channels)
+    layers = len({k.split(".")[3] for k in state if k.startswith("WN.0.in_layers.")}) or len(
+        {k.split(".")[3] for k in state if k.startswith("WN.0.cond_layers.")})
+    config = dataclasses.replace(
+        spec.config, n_mel_channels=_shape(state, "upsample")[0], n_flows=len(channels),
+        n_group=channels[0], n_early_every=every,
+        n_early_size=channels[every - 1] - channels[every] if drops else spec.config.n_early_size,
+        wn_layers=layers, wn_channels=_shape(state, "WN.0.start")[0],
+        wn_kernel_size=_shape(state, "WN.0.in_layers.0")[-1])
+    if config.flow_channels() != channels:
+        raise CheckpointError(f"{path}: flows of {channels} audio channels do not drop by a "
+                              "fixed size at a fixed period, as NVIDIA's WaveGlow does")
+    if config.n_mel_channels != spec.mel_config.n_mels:
+        mismatch(path, "n_mel_channels", config.n_mel_channels, spec.mel_config.n_mels,
+                 f"the {spec.mel_preset!r} front-end gives {spec.mel_config.n_mels} bands")
+    return config
+
+
 def _spec(name: str, config: WaveglowConfig, params: int, weights: WeightsSource,
           description: str) -> VocoderSpec:
     return VocoderSpec(
-        name=name, family="flow", config=config, mel_preset="hifigan", build=WaveglowModel,
-        weights=weights, load=load_official, published_params=params, paper=PAPER,
+        name=name, family="flow", config=config, mel_preset="tacotron2", build=WaveglowModel,
+        weights=weights, load=load_official, configure=checkpoint_config,
+        published_params=params, paper=PAPER,
         description=description + FRONT_END,
     )
 
 
-FRONT_END = (" Front-end: NVIDIA Tacotron 2's mel (22.05 kHz, 1024/256/1024, 80 Slaney mels, "
-             "fmax 8000, log(clamp(x, 1e-5))) equals the 'hifigan' preset except for the "
-             "padding: Tacotron 2's STFT is centred (reflect n_fft/2) where HiFi-GAN pads "
-             "(n_fft − hop)/2 with center=False, a 128-sample shift.")
+FRONT_END = (" Front-end: the 'tacotron2' preset, NVIDIA Tacotron 2's TacotronSTFT that "
+             "mel2samp.py trains on (22.05 kHz, 1024/256/1024, 80 Slaney mels, fmax 8000, "
+             "centred reflect STFT, log(clamp(x, 1e-5))). The architecture (flows, group, "
+             "early outputs, WN layers and channels) is read from the checkpoint's shapes.")
 
 # Parameters after weight-norm removal, counted from glow.py and config.json (WN n_channels
 # C = 256; the gated convolutions have 2C = 512 output channels). Per

@@ -14,6 +14,7 @@ per second of audio, so ``max_samples`` refuses inputs that would take hours on 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from greenvoc.vocoders.blocks.noise import item_generators, item_rand
 from greenvoc.vocoders.blocks.wavenet import WaveNetStack
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
+from greenvoc.vocoders.release import mismatch, read_config
 
 PAPER = ("van den Oord et al., WaveNet, arXiv 1609.03499 (2016); Shen et al., Tacotron 2, "
          "ICASSP 2018; code r9y9/wavenet_vocoder")
@@ -178,6 +180,57 @@ def load_official(module: WavenetVocoder, path: Path) -> None:
     load_into(module, state, path, rename=official_to_greenvoc)
 
 
+def hparams_path(path: Path) -> Path | None:
+    """r9y9's hyper-parameters beside a checkpoint: ``<checkpoint stem>.json`` (as the README
+    publishes ``20180510_mixture_lj_checkpoint_step000320000_ema.json``) or ``config.json``."""
+    for candidate in (path.with_suffix(".json"), path.parent / "config.json"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+#: hparams keys → WavenetConfig fields (r9y9's ``train.py::build_model``).
+_HPARAMS = ("out_channels", "layers", "stacks", "residual_channels", "gate_channels",
+            "skip_out_channels", "kernel_size", "cin_channels", "freq_axis_kernel_size",
+            "log_scale_min")
+
+
+def hparams_config(spec: VocoderSpec, path: Path) -> WavenetConfig:
+    """The architecture r9y9's hyper-parameter json beside the checkpoint declares (``synthesis.py
+    --preset=<json>``), checked against the entry: a mixture-of-logistics model (``input_type``
+    "raw", no speaker conditioning) trained on this front-end. Without the json, the entry's."""
+    found = hparams_path(Path(path))
+    if found is None:
+        return spec.config
+    hp = read_config(found)
+    mel = spec.mel_config
+    wanted = {"input_type": "raw", "builder": "wavenet", "upsample_conditional_features": True,
+              "sample_rate": mel.sample_rate, "fft_size": mel.n_fft, "hop_size": mel.hop_length,
+              "num_mels": mel.n_mels, "fmin": mel.fmin, "fmax": mel.fmax_hz,
+              "min_level_db": mel.min_level_db, "ref_level_db": -mel.log_offset,
+              "rescaling": mel.peak_normalize is not None,
+              "rescaling_max": mel.peak_normalize}
+    for key, ours in wanted.items():
+        if key in hp and hp[key] != ours and not (
+                isinstance(ours, float) and float(hp[key]) == ours):
+            mismatch(found, key, hp[key], ours, f"{spec.name} runs r9y9's MoL model on the "
+                     f"{spec.mel_preset!r} front-end")
+    if int(hp.get("gin_channels", -1)) > 0:
+        mismatch(found, "gin_channels", hp["gin_channels"], -1,
+                 "a speaker-conditioned model needs speaker ids greenvoc does not pass")
+    config = dataclasses.replace(
+        spec.config, **{k: hp[k] for k in _HPARAMS if k in hp},
+        **({"upsample_scales": tuple(hp["upsample_scales"])} if "upsample_scales" in hp else {}))
+    hop = math.prod(config.upsample_scales)
+    if hop != spec.hop_length:
+        mismatch(found, "upsample_scales (hop)", hop, spec.hop_length,
+                 f"the {spec.mel_preset!r} front-end's hop must equal their product")
+    if config.out_channels % 3:
+        mismatch(found, "out_channels", config.out_channels, "a multiple of 3",
+                 "a mixture of logistics has 3 outputs per component")
+    return config
+
+
 LJSPEECH_MOL = WavenetConfig()
 
 # Parameters after weight-norm removal, counted from the preset and the 2092a64 modules:
@@ -196,10 +249,15 @@ register(VocoderSpec(
             "20180510_mixture_lj_checkpoint_step000320000_ema.pth?dl=1",
         sha256=None, licence="MIT (r9y9/wavenet_vocoder)",
         notes="LJSpeech MoL model of the r9y9/wavenet_vocoder README (Dropbox, no published "
-              "checksum; hyper-parameters 20180510_mixture_lj_checkpoint_step000320000_ema."
-              "json = presets/ljspeech_mixture.json @ 2092a64)",
+              "checksum); its hyper-parameters 20180510_mixture_lj_checkpoint_step000320000_"
+              "ema.json (the README's 'Hyper params URL', = presets/ljspeech_mixture.json @ "
+              "2092a64) are fetched beside it and the architecture follows them",
+        config_url="https://www.dropbox.com/s/0vsd7973w20eskz/"
+                   "20180510_mixture_lj_checkpoint_step000320000_ema.json?dl=1",
     ),
     load=load_official,
+    configure=hparams_config,
+    delay_samples=1024 - 256,  # the lws pad before the signal (r9y9 ljspeech.py lws_pad_lr)
     published_params=24_693_586,
     paper=PAPER,
     description="WaveNet vocoder, 10-component mixture of logistics (r9y9 LJSpeech preset: 24 "
