@@ -59,11 +59,11 @@ def make_run(tmp: Path, models: tuple[str, ...] = ("clean", "lp4k", "noisy"), n_
 
 
 def make_study(tmp: Path, test_type: str = "acr", **kwargs) -> tuple[Study, ResultStore]:
-    """A study over :func:`make_run` (``kwargs``: create_study options, plus ``models`` and
-    ``n_utts`` of the run)."""
+    """A study over :func:`make_run` (``kwargs``: create_study options, plus ``run_models``,
+    ``n_utts`` and ``dur_s`` of the run)."""
     if test_type == "acr" and kwargs.get("trap", True):
         require_program("espeak-ng")  # the trapping clips are spoken by espeak-ng
-    run_kw = {k: kwargs.pop(k) for k in ("n_utts",) if k in kwargs}
+    run_kw = {k: kwargs.pop(k) for k in ("n_utts", "dur_s") if k in kwargs}
     if "run_models" in kwargs:
         run_kw["models"] = kwargs.pop("run_models")
     store, run_id, _ = make_run(tmp, **run_kw)
@@ -92,17 +92,31 @@ class Rater:
         assert r.status_code == 200, r.text
         return r.json()
 
-    def play(self, stimulus: str) -> int:
-        return self.client.post("/api/play", json={"stimulus": stimulus},
+    def play(self, stimulus: str, event: str = "ended") -> int:
+        return self.client.post("/api/play", json={"stimulus": stimulus, "event": event},
                                 headers=self.headers).status_code
 
+    def check_answers(self, wrong: int = 0) -> dict:
+        """Play the check's sounds and return a check body whose first ``wrong`` headphone
+        answers are wrong (the answers come from the study file, which the browser never
+        sees)."""
+        state = self.session()
+        if state["stage"] == "instructions":
+            assert self.client.post("/api/stage", json={"stage": "check"},
+                                    headers=self.headers).status_code == 200
+            state = self.session()
+        check = state["check"]
+        for s in (check["calibration"], *check["trials"]):
+            assert self.play(s) == 204
+        answer = {t.id: t.answer for t in self.study.headphone}
+        answers = [answer[t] % 3 + 1 if j < wrong else answer[t]
+                   for j, t in enumerate(check["trials"])]
+        return {"headphones": True, "quiet": True, "beeps": self.study.check_beeps,
+                "answers": answers}
+
     def pass_check(self) -> dict:
-        assert self.client.post("/api/stage", json={"stage": "check"},
-                                headers=self.headers).status_code == 200
-        assert self.play(self.study.check.id) == 204
-        r = self.client.post("/api/check", headers=self.headers, json={
-            "headphones": True, "quiet": True, "beeps": self.study.check_beeps})
-        assert r.json() == {"passed": True}
+        r = self.client.post("/api/check", headers=self.headers, json=self.check_answers())
+        assert r.status_code == 200 and r.json()["passed"] is True, r.text
         return self.session()
 
     def body(self, page: dict, score: float) -> dict:
@@ -112,7 +126,7 @@ class Rater:
 
     def rate(self, page: dict, score: float, play: bool = True):
         if play:
-            for s in page["stimuli"]:
+            for s in (*page["stimuli"], *((page["reference"],) if page["reference"] else ())):
                 assert self.play(s) == 204
         return self.client.post("/api/ratings", json=self.body(page, score),
                                 headers=self.headers)

@@ -1,5 +1,5 @@
-"""Every security point of the listening test: tokens, own items only, admin routes, audio by id
-only, validated inputs, request size limits."""
+"""Every security point of the listening test: tokens (never in an audio or admin URL), own items
+only, admin routes, audio by id only, validated inputs, request size limits."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from tests.listen.fixtures import Rater, make_study
 
 ADMIN = "s3cret-admin-token-of-the-tests-abcdef"
 ADMIN_ROUTES = [("GET", "/admin"), ("GET", "/admin/api/progress"),
-                ("GET", "/admin/api/export.csv"), ("GET", "/admin/api/export.json"),
-                ("POST", "/admin/api/raters")]
+                ("GET", "/admin/api/summary"), ("GET", "/admin/api/export.csv"),
+                ("GET", "/admin/api/export.json"), ("POST", "/admin/api/raters")]
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +61,14 @@ def test_a_rater_reads_and_rates_only_their_own_items(env):
     assert foreign, "the rotation gives two raters different items"
     item, stims = foreign[0], theirs[foreign[0]]
     assert c.get(f"/api/audio/{stims[0]}", headers=a.headers).status_code == 404
-    assert c.get(f"/api/audio/{stims[0]}?token={a.token}").status_code == 404
     assert c.post("/api/play", json={"stimulus": stims[0]}, headers=a.headers).status_code == 404
     r = c.post("/api/ratings", json={"item": item, "scores": {stims[0]: 3}}, headers=a.headers)
     assert r.status_code == 403
     own = next(iter(mine.values()))[0]
-    got = c.get(f"/api/audio/{own}?token={a.token}")
+    got = c.get(f"/api/audio/{own}", headers=a.headers)
     assert got.status_code == 200 and got.content[:4] == b"RIFF"
+    # a token in the URL opens nothing: audio is fetched with the header only
+    assert c.get(f"/api/audio/{own}?token={a.token}").status_code == 401
 
 
 @pytest.mark.parametrize("path", [
@@ -84,10 +85,17 @@ def test_admin_routes_need_the_admin_token(env):
     _, _, c, a, _ = env
     for method, path in ADMIN_ROUTES:
         assert c.request(method, path).status_code == 401, path
-        assert c.request(method, path, headers={"X-Admin-Token": "wrong"}).status_code == 403
-        assert c.request(method, f"{path}?token=wrong").status_code == 403
-        assert c.request(method, path, headers={"X-Admin-Token": a.token}).status_code == 403
-    assert c.get("/admin/api/progress", headers={"X-Admin-Token": ADMIN}).status_code == 200
+        bearer = {"Authorization": "Bearer wrong"}
+        assert c.request(method, path, headers=bearer).status_code == 403, path
+        assert c.request(method, path, headers={"Authorization": f"Bearer {a.token}"}
+                         ).status_code == 403
+        # the token in a URL or a made-up session cookie opens nothing
+        assert c.request(method, f"{path}?token={ADMIN}").status_code == 401, path
+        c.cookies.set("greenvoc_admin", ADMIN, path="/admin")
+        assert c.request(method, path).status_code == 401, path
+        c.cookies.clear()
+    assert c.get("/admin/api/progress", headers={"Authorization": f"Bearer {ADMIN}"}
+                 ).status_code == 200
 
 
 @pytest.mark.parametrize("score", [0, 6, 3.5, -1, 1e9])

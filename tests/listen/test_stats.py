@@ -127,7 +127,39 @@ def test_ab_preferences_per_pair():
     assert (p2.condition_a, p2.votes_a, p2.votes_b) == ("melgan/fp32", 1, 0)
     out = io.StringIO()
     print_summary(s, Console(file=out, width=200))
-    assert "0.109" in out.getvalue()
+    text = out.getvalue()
+    assert "0.109" in text
+    # the footer names the interval the table shows, not the t / bootstrap of MOS tables
+    assert "Wilson" in text and "binomial" in text and "Student-t" not in text
+    header = next(line for line in text.splitlines() if "A votes" in line)
+    assert "bootstrap" not in text and "ties" not in header  # forced choice: no ties column
+
+
+def tie(rater, item, a, b):
+    return [RatingRecord("s3", rater, "ab", item, c, None, None, item, 0.5) for c in (a, b)]
+
+
+def test_ab_ties_are_counted_reported_and_left_out_of_share_and_test():
+    recs = []
+    for i in range(6):
+        recs += ab(f"r{i}", "pair1", "vocos/fp32", "hifigan/fp32")
+    for i in range(2):
+        recs += ab(f"q{i}", "pair1", "hifigan/fp32", "vocos/fp32")
+    for i in range(4):
+        recs += tie(f"t{i}", "pair1", "hifigan/fp32", "vocos/fp32")
+    s = summarize(recs, "ab", ties_allowed=True)
+    (p,) = s.preferences
+    assert (p.votes_a, p.votes_b, p.ties, p.n) == (2, 6, 4, 8)
+    assert p.share_a == 0.25 and p.wilson == wilson_interval(2, 8)
+    assert p.p_value == pytest.approx(binomial_p_value(2, 8))
+    doc = s.to_dict()
+    assert doc["preferences"][0]["ties"] == 4 and "excluded" in doc["ci"]["ties"]
+    out = io.StringIO()
+    print_summary(s, Console(file=out, width=200))
+    text = out.getvalue()
+    assert "ties" in text and "excluded from the share" in text
+    # a study that offered ties, asked without saying so, still shows them
+    assert summarize(recs, "ab").ties_allowed is True
 
 
 def test_unknown_test_type_is_a_usage_error():

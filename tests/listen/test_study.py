@@ -41,7 +41,8 @@ def test_acr_study_has_gold_trap_training_and_level_aligned_opaque_stimuli(acr):
         assert stim.model is None or stim.model not in stim.id  # the browser cannot tell
         audio = load_audio(acr.audio_root / stim.file)
         assert audio.sample_rate == acr.sample_rate == 22050
-        assert sx.rms_dbfs(audio.samples) == pytest.approx(acr.level_dbfs, abs=0.5)
+        if stim.condition != "headphone":  # its tones' levels: tests/listen/test_headphone.py
+            assert sx.rms_dbfs(audio.samples) == pytest.approx(acr.level_dbfs, abs=0.5)
     trap = next(i for i in acr.items if i.kind == "trap").stimuli[0]
     assert load_audio(acr.audio_root / trap.file).duration_s > 2.0  # the spoken instruction
 

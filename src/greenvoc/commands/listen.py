@@ -37,6 +37,18 @@ def register(subparsers) -> None:
                    "paths recorded in the run moved (default greenvoc-results/audio)")
     c.add_argument("--no-trap", action="store_true",
                    help="ACR without trapping clips (they need espeak-ng)")
+    c.add_argument("--ab-choices", default="forced", choices=("forced", "with-tie"),
+                   help="A/B answers: forced (A or B, default) or with-tie (also 'no "
+                   "preference'; ties are reported and left out of the share and its test)")
+    c.add_argument("--headphone-attempts", type=int, default=2, metavar="N",
+                   help="tries at the headphone test (Woods et al. 2017, ≥ 5 of 6 correct) "
+                   "before a rater is screened out (default 2)")
+    c.add_argument("--completion-url", metavar="URL",
+                   help="where a rater goes when done, e.g. Prolific's "
+                   "https://app.prolific.com/submissions/complete?cc=CODE")
+    c.add_argument("--completion-code", metavar="CODE",
+                   help="code shown to a rater when done, to paste into the crowd platform "
+                   "(MTurk, Prolific)")
     c.add_argument("--out", required=True, metavar="STUDY.yaml", help="study file to write")
     add_db_flag(c)
     add_json_flag(c)
@@ -71,13 +83,18 @@ def _create(args: argparse.Namespace) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
     study = create_study(store, args.out, args.test_type, run=args.from_run, models=models,
                          per_rater=args.per_rater, seed=args.seed, audio=args.audio,
-                         trap=not args.no_trap)
+                         trap=not args.no_trap, ab_choices=args.ab_choices,
+                         completion_url=args.completion_url,
+                         completion_code=args.completion_code,
+                         headphone_attempts=args.headphone_attempts)
     ListenStore(store).save_study(study)
     counts = {k: sum(1 for i in study.items if i.kind == k) for k in ("rating", "gold", "trap")}
     doc = {"study": study.id, "file": str(study.path), "audio_dir": str(study.audio_root),
            "test_type": study.test_type, "run_id": study.run_id, "items": counts,
            "training": len(study.training), "sample_rate": study.sample_rate,
-           "level_dbfs": study.level_dbfs, "stimuli": len(study.stimuli())}
+           "level_dbfs": study.level_dbfs, "stimuli": len(study.stimuli()),
+           "ab_choices": study.ab_choices, "headphone_attempts": study.headphone_attempts,
+           "completion_url": study.completion_url, "completion_code": study.completion_code}
     if args.json:
         emit_json(doc)
     else:
@@ -85,6 +102,12 @@ def _create(args: argparse.Namespace) -> int:
                       f"{counts['trap']} trapping, {len(study.training)} training pages; "
                       f"{doc['stimuli']} stimuli at {study.sample_rate} Hz, "
                       f"{study.level_dbfs:g} dBFS RMS in {doc['audio_dir']}")
+        if study.completion_url or study.completion_code:
+            console.print("crowd raters finish at "
+                          + (study.completion_url or f"the code {study.completion_code}")
+                          + "; give them the study link with the platform's id parameters "
+                          "(Prolific: ?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}"
+                          "&SESSION_ID={{%SESSION_ID%}})")
         console.print(f"serve it: greenvoc listen serve {args.out}"
                       + (f" --db {args.db}" if args.db else ""))
     return 0
@@ -108,8 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(study, ResultStore(args.db), admin_token)
     base = f"http://{args.host}:{args.port}"
     console.print(f"study {study.id} ({study.test_type}): raters open {base}/")
-    console.print(f"admin: {base}/admin?token={admin_token}")
-    console.print(f"admin token: {admin_token}")
+    console.print(f"admin: open {base}/admin and log in with the token {admin_token}")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
@@ -125,7 +147,8 @@ def _results(args: argparse.Namespace) -> int:
     if not records:
         raise GreenvocError(f"no ratings of study {study.id} in the database yet; serve it with "
                             f"`greenvoc listen serve {args.study}`")
-    summary = summarize(records, study.test_type, seed=args.seed)
+    summary = summarize(records, study.test_type, seed=args.seed,
+                        ties_allowed=study.ab_choices == "with-tie")
     if args.json:
         emit_json(summary.to_dict())
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +14,11 @@ import numpy as np
 
 from greenvoc.audio.io import load_audio, save_audio
 from greenvoc.errors import DataFileError, GreenvocError, UsageError
+from greenvoc.listen import headphone as hp
 from greenvoc.listen import stimuli as sx
 from greenvoc.listen.records import ANCHOR_LOWPASS_3K5, REFERENCE
 from greenvoc.listen.study import (
+    AB_CHOICES,
     DEFAULT_PER_RATER,
     MUSHRA_MAX_CONDITIONS,
     TEST_TYPES,
@@ -27,6 +30,8 @@ from greenvoc.listen.study import (
 from greenvoc.store import ResultStore
 
 DEFAULT_BENCH_AUDIO = Path("greenvoc-results/audio")
+#: What a completion code may hold (Prolific's and MTurk's codes are letters and digits).
+CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -83,11 +88,44 @@ class _Writer:
         self.folder, self.seed, self.rate, self.level = folder, seed, rate, level_dbfs
 
     def __call__(self, x: np.ndarray, role: str, condition: str, utterance: str,
-                 model: str | None = None, variant: str | None = None) -> Stimulus:
+                 model: str | None = None, variant: str | None = None,
+                 leveled: bool = False) -> Stimulus:
+        """``leveled``: ``x`` already has its level (the headphone test's calibrated tones)."""
         key = f"{self.seed}|{role}|{condition}|{utterance}"
         sid = "s" + hashlib.sha256(key.encode()).hexdigest()[:15]
-        save_audio(self.folder / f"{sid}.wav", sx.normalize_level(x, self.level), self.rate)
+        save_audio(self.folder / f"{sid}.wav", x if leveled else sx.normalize_level(x, self.level),
+                   self.rate)
         return Stimulus(sid, f"{sid}.wav", condition, utterance, model, variant)
+
+
+def _headphone_trials(write: _Writer, attempts: int) -> tuple[hp.HeadphoneTrial, ...]:
+    """Every order of :data:`~greenvoc.listen.headphone.ORDERS` once per attempt, each attempt
+    in files of its own (so that an answer learnt in one attempt names no file of the next)."""
+    out = []
+    for attempt in range(attempts):
+        for soft, anti in hp.ORDERS:
+            x = hp.trial_audio(soft, anti, write.rate, write.level)
+            s = write(x, "headphone", "headphone", f"a{attempt}-s{soft}-o{anti}", leveled=True)
+            out.append(hp.HeadphoneTrial(s.id, s.file, soft, anti, attempt))
+    return tuple(out)
+
+
+def _check_crowd_options(ab_choices: str, test_type: str, completion_url: str | None,
+                         completion_code: str | None, headphone_attempts: int) -> None:
+    if ab_choices not in AB_CHOICES:
+        raise UsageError(f"--ab-choices must be one of {', '.join(AB_CHOICES)}, "
+                         f"got {ab_choices!r}")
+    if ab_choices != "forced" and test_type != "ab":
+        raise UsageError(f"--ab-choices {ab_choices} applies to --type ab only")
+    if completion_url is not None and not re.fullmatch(r"https?://[^\s<>\"']+",
+                                                       completion_url):
+        raise UsageError(f"--completion-url must be an http(s) URL, got {completion_url!r} "
+                         "(Prolific: https://app.prolific.com/submissions/complete?cc=CODE)")
+    if completion_code is not None and not CODE_PATTERN.fullmatch(completion_code):
+        raise UsageError(f"--completion-code must be 1–64 letters, digits, '-' or '_', got "
+                         f"{completion_code!r}")
+    if headphone_attempts < 1:
+        raise UsageError(f"--headphone-attempts must be at least 1, got {headphone_attempts}")
 
 
 def _reference(corpus_spec: str, utterance: str, rate: int) -> np.ndarray:
@@ -103,15 +141,23 @@ def _reference(corpus_spec: str, utterance: str, rate: int) -> np.ndarray:
 def create_study(store: ResultStore, out: str | Path, test_type: str, run: str | int = "latest",
                  models: list[str] | None = None, per_rater: int = DEFAULT_PER_RATER,
                  seed: int = 0, audio: str | Path | None = None, trap: bool = True,
-                 level_dbfs: float = sx.TARGET_LEVEL_DBFS) -> Study:
+                 level_dbfs: float = sx.TARGET_LEVEL_DBFS, ab_choices: str = "forced",
+                 completion_url: str | None = None, completion_code: str | None = None,
+                 headphone_attempts: int = hp.DEFAULT_ATTEMPTS) -> Study:
     """Build a ``test_type`` study from run ``run``'s audio; writes ``out`` (YAML) and the
-    stimuli into ``<out stem>_audio/`` next to it. Returns the study (not yet in the DB)."""
+    stimuli into ``<out stem>_audio/`` next to it. Returns the study (not yet in the DB).
+
+    ab_choices: ``forced`` or ``with-tie`` (A/B only). completion_url / completion_code: the
+    crowd platform's return link and code shown on the end page. headphone_attempts: tries at
+    the headphone test before a rater is screened out."""
     from greenvoc.store.results import resolve_run_id
 
     if test_type not in TEST_TYPES:
         raise UsageError(f"--type must be one of {', '.join(TEST_TYPES)}, got {test_type!r}")
     if per_rater < 1:
         raise UsageError(f"--per-rater must be at least 1, got {per_rater}")
+    _check_crowd_options(ab_choices, test_type, completion_url, completion_code,
+                         headphone_attempts)
     run_id = resolve_run_id(store, run)
     clips, config = _run_clips(store, run_id, Path(audio) if audio else None)
     clips = _select(clips, models)
@@ -129,7 +175,8 @@ def create_study(store: ResultStore, out: str | Path, test_type: str, run: str |
 
     rate = Counter(sf.info(str(c.path)).samplerate for c in clips).most_common(1)[0][0]
     out = Path(out)
-    key = f"{run_id}|{test_type}|{seed}|{conditions}|{per_rater}|{trap}|{level_dbfs}"
+    key = (f"{run_id}|{test_type}|{seed}|{conditions}|{per_rater}|{trap}|{level_dbfs}|"
+           f"{ab_choices}|{headphone_attempts}")
     tag = hashlib.sha256(key.encode()).hexdigest()[:6]
     study_id = f"{test_type}-run{run_id}-{tag}"
     folder = out.parent / f"{out.stem}_audio"
@@ -185,6 +232,8 @@ def create_study(store: ResultStore, out: str | Path, test_type: str, run: str |
     beeps = int(np.random.default_rng([seed, 7]).integers(2, 6))
     check = write(sx.beeps(beeps, rate), "check", "check", "check")
     study = Study(study_id, test_type, run_id, seed, per_rater, rate, level_dbfs, folder.name,
-                  tuple(items), tuple(training_items), check, beeps, out.resolve())
+                  tuple(items), tuple(training_items), check, beeps, ab_choices, completion_url,
+                  completion_code, _headphone_trials(write, headphone_attempts),
+                  headphone_attempts, path=out.resolve())
     save_study(study, out)
     return study

@@ -7,7 +7,9 @@ small n of a listening test) and a percentile bootstrap 95 % interval of the mea
 with replacement, :data:`N_RESAMPLES` resamples, seeded per condition from ``seed`` and the
 condition's name, so the result depends neither on record order nor on the other conditions).
 A/B: the share of votes for the first condition of each pair (conditions sorted by name), its
-Wilson score 95 % interval and the two-sided exact binomial test of share = 0.5.
+Wilson score 95 % interval and the two-sided exact binomial test of share = 0.5, all over the
+decided votes: "no preference" answers (a study made with ``--ab-choices with-tie``) are counted
+and reported as ties and left out of the share, the interval and the test (:data:`TIE_RULE`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ LEVEL = 0.95
 Z95 = 1.959963984540054
 SCALES = {"acr": "MOS 1–5 (P.808 ACR)", "mushra": "MUSHRA 0–100 (BS.1534)",
           "ab": "preference share (A/B)"}
+TIE_RULE = ("ties (no preference) are reported and excluded from the share, its interval and "
+            "the test")
 
 
 def _num(x: float) -> float | None:
@@ -110,6 +114,16 @@ class StudySummary:
     outliers_applied: bool
     seed: int
     n_resamples: int
+    ties_allowed: bool = False
+
+    def intervals(self) -> str:
+        """The footer: which intervals (and test) the tables show."""
+        if self.test_type == "ab":
+            ties = f"; {TIE_RULE}" if self.ties_allowed else "; forced choice (no ties)"
+            return (f"share of A over decided votes with its {LEVEL:.0%} Wilson score interval; "
+                    f"p: two-sided exact binomial test of share = 0.5{ties}.")
+        return (f"CI: Student-t (mean ± t(0.975, n−1)·sd/√n) and percentile bootstrap "
+                f"({self.n_resamples} resamples, seed {self.seed}), level {LEVEL:.0%}.")
 
     def to_dict(self) -> dict:
         return {
@@ -123,10 +137,17 @@ class StudySummary:
             "n_outliers_removed": self.n_outliers,
             "outlier_rule": {"applied": self.outliers_applied, "abs_z_at_least": OUTLIER_Z,
                              "min_ratings_per_clip_to_fire": 13},
-            "ci": {"level": LEVEL, "t": "mean ± t(0.975, n−1)·sd/√n",
-                   "bootstrap": "percentile, ratings resampled with replacement",
-                   "resamples": self.n_resamples, "seed": self.seed},
+            "ci": self._ci(), "intervals": self.intervals(),
         }
+
+    def _ci(self) -> dict:
+        if self.test_type == "ab":
+            return {"level": LEVEL, "interval": "Wilson score, over decided votes",
+                    "test": "two-sided exact binomial, share = 0.5",
+                    "ties": TIE_RULE if self.ties_allowed else "forced choice: no ties"}
+        return {"level": LEVEL, "t": "mean ± t(0.975, n−1)·sd/√n",
+                "bootstrap": "percentile, ratings resampled with replacement",
+                "resamples": self.n_resamples, "seed": self.seed}
 
 
 def t_interval(x: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
@@ -213,8 +234,10 @@ def pair_preferences(records: Iterable[RatingRecord]) -> list[PairPreference]:
 
 
 def summarize(records: list[RatingRecord], test_type: str, *, seed: int = 0,
-              outliers: bool = True, n_resamples: int = N_RESAMPLES) -> StudySummary:
-    """Screen and summarise the ``test_type`` records (other test types are ignored)."""
+              outliers: bool = True, n_resamples: int = N_RESAMPLES,
+              ties_allowed: bool | None = None) -> StudySummary:
+    """Screen and summarise the ``test_type`` records (other test types are ignored).
+    ties_allowed: the A/B study offered "no preference" (None: when any record is a tie)."""
     if test_type not in TEST_TYPES:
         raise UsageError(f"unknown test type {test_type!r}; valid: {', '.join(TEST_TYPES)}")
     mine = [r for r in records if r.test_type == test_type]
@@ -237,7 +260,9 @@ def summarize(records: list[RatingRecord], test_type: str, *, seed: int = 0,
     return StudySummary(
         tuple(sorted({r.study for r in mine})), test_type, len(mine), len(s.kept),
         tuple(conditions), tuple(clips), tuple(prefs), s.raters_kept, s.raters_excluded,
-        s.exclusions, s.n_outliers, outliers and test_type == "acr", seed, n_resamples)
+        s.exclusions, s.n_outliers, outliers and test_type == "acr", seed, n_resamples,
+        test_type == "ab" and (ties_allowed if ties_allowed is not None
+                               else any(p.ties for p in prefs)))
 
 
 def _f(x: float, digits: int = 2) -> str:
@@ -267,12 +292,14 @@ def print_summary(summary: StudySummary, console) -> None:
         table = Table(title=head, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         for col in ("A", "B"):
             table.add_column(col, no_wrap=True)
-        for col in ("A votes", "B votes", "ties", "share A", "95 % Wilson", "p (binomial)"):
+        cols = ("A votes", "B votes", *(("ties",) if s.ties_allowed else ()), "share A",
+                "95 % Wilson", "p (binomial)")
+        for col in cols:
             table.add_column(col, justify="right", no_wrap=True)
         for p in s.preferences:
             table.add_row(p.condition_a, p.condition_b, str(p.votes_a), str(p.votes_b),
-                          str(p.ties), _f(p.share_a), f"{_f(p.wilson[0])}–{_f(p.wilson[1])}",
-                          f"{p.p_value:.3g}")
+                          *((str(p.ties),) if s.ties_allowed else ()), _f(p.share_a),
+                          f"{_f(p.wilson[0])}–{_f(p.wilson[1])}", f"{p.p_value:.3g}")
         console.print(table)
     else:
         console.print(f"{head}\nno rating left to summarise")
@@ -287,5 +314,4 @@ def print_summary(summary: StudySummary, console) -> None:
     if s.outliers_applied and s.clips and max(c.n for c in s.clips) < 13:
         console.print("[dim]outlier rule: no clip has the 13 ratings a |z| ≥ 3.29 rating "
                       "needs, so none could be removed.[/]")
-    console.print(f"[dim]CI: Student-t and percentile bootstrap ({s.n_resamples} resamples, "
-                  f"seed {s.seed}), level {LEVEL:.0%}.[/]")
+    console.print(f"[dim]{s.intervals()}[/]")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from greenvoc.errors import DataFileError
+from greenvoc.listen.headphone import DEFAULT_ATTEMPTS, HeadphoneTrial
 from greenvoc.listen.records import TestType
 
 TEST_TYPES: tuple[TestType, ...] = ("acr", "mushra", "ab")
@@ -24,6 +25,14 @@ MUSHRA_MAX_CONDITIONS = 12
 #: P.808: 10 rated clips per session (plus one gold and one trapping clip).
 DEFAULT_PER_RATER = 10
 SCALES: dict[str, tuple[float, float]] = {"acr": (1, 5), "mushra": (0, 100), "ab": (0, 1)}
+#: A/B answers: ``forced`` (A or B) or ``with-tie`` (A, B or "no preference").
+AB_CHOICES = ("forced", "with-tie")
+#: What the consent page's time estimate assumes (seconds): how often a rater plays each clip
+#: and how long answering takes, per test type (``per_clip_s``: per rated stimulus, ``per_page_s``
+#: per page), and the fixed steps (instructions and check).
+PLAYS_PER_CLIP = {"acr": 1.0, "mushra": 2.0, "ab": 2.0}
+ANSWER_S = {"acr": (0.0, 5.0), "mushra": (6.0, 5.0), "ab": (0.0, 6.0)}
+FIXED_STEPS_S = 90.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,12 @@ class StudyItem:
 
 @dataclass(frozen=True)
 class Study:
+    """check / check_beeps: the tone-count clip (volume setting and audibility) and its answer.
+    ab_choices: see :data:`AB_CHOICES`. completion_url / completion_code: where a crowd rater
+    goes, or the code they paste, once done. headphone: the trials of the Woods et al. test
+    (:mod:`greenvoc.listen.headphone`; empty: no headphone test), ``headphone_attempts`` of them
+    before a rater is screened out."""
+
     id: str
     test_type: TestType
     run_id: int | None
@@ -66,6 +81,11 @@ class Study:
     training: tuple[StudyItem, ...]
     check: Stimulus
     check_beeps: int
+    ab_choices: str = "forced"
+    completion_url: str | None = None
+    completion_code: str | None = None
+    headphone: tuple[HeadphoneTrial, ...] = ()
+    headphone_attempts: int = DEFAULT_ATTEMPTS
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -74,8 +94,11 @@ class Study:
         return (base / self.audio_dir).resolve()
 
     def stimuli(self) -> dict[str, Stimulus]:
-        """Every stimulus by id: items, their references, training and the check clip."""
+        """Every stimulus by id: items, their references, training, the check clip and the
+        headphone test's trials."""
         out = {self.check.id: self.check}
+        for t in self.headphone:
+            out[t.id] = Stimulus(t.id, t.file, "headphone", f"headphone-{t.attempt}")
         for item in (*self.items, *self.training):
             for s in (*item.stimuli, *((item.reference,) if item.reference else ())):
                 out[s.id] = s
@@ -122,6 +145,19 @@ def _item(d: Any, where: str) -> StudyItem:
     )
 
 
+def _headphone(d: Any, where: str) -> HeadphoneTrial:
+    trial = HeadphoneTrial(_field(d, "id", str, where), _field(d, "file", str, where),
+                           _field(d, "answer", int, where), _field(d, "antiphase", int, where),
+                           _field(d, "attempt", int, where))
+    if trial.answer not in (1, 2, 3) or trial.antiphase not in (1, 2, 3):
+        raise DataFileError(f"{where}: 'answer' and 'antiphase' are tone positions 1–3")
+    return trial
+
+
+def _optional(d: dict, key: str, kind: type, where: str) -> Any:
+    return None if d.get(key) is None else _field(d, key, kind, where)
+
+
 def study_from_dict(d: Any, where: str, path: Path | None = None) -> Study:
     """Parse a study dict; :class:`DataFileError` names ``where`` and the bad field."""
     test_type = _field(d, "test_type", str, where)
@@ -135,13 +171,26 @@ def study_from_dict(d: Any, where: str, path: Path | None = None) -> Study:
                      for j, x in enumerate(_field(d, "training", list, where)))
     if not items:
         raise DataFileError(f"{where}: field 'items' is empty")
+    # fields added after the first study files: absent means the earlier behaviour
+    ab_choices = d.get("ab_choices", "forced")
+    if ab_choices not in AB_CHOICES:
+        raise DataFileError(f"{where}: field 'ab_choices' must be one of {AB_CHOICES}, "
+                            f"got {ab_choices!r}")
+    headphone = tuple(_headphone(x, f"{where}: headphone[{j}]")
+                      for j, x in enumerate(d.get("headphone") or []))
+    attempts = d.get("headphone_attempts", DEFAULT_ATTEMPTS)
+    if not isinstance(attempts, int) or attempts < 1:
+        raise DataFileError(f"{where}: field 'headphone_attempts' must be an integer ≥ 1, "
+                            f"got {attempts!r}")
     return Study(
         _field(d, "id", str, where), test_type, int(run_id) if run_id is not None else None,
         _field(d, "seed", int, where), _field(d, "per_rater", int, where),
         _field(d, "sample_rate", int, where), float(_field(d, "level_dbfs", (int, float), where)),
         _field(d, "audio_dir", str, where), items, training,
         _stimulus(_field(d, "check", dict, where), f"{where}: check"),
-        _field(d, "check_beeps", int, where), path,
+        _field(d, "check_beeps", int, where), ab_choices,
+        _optional(d, "completion_url", str, where), _optional(d, "completion_code", str, where),
+        headphone, attempts, path=path,
     )
 
 
@@ -215,6 +264,30 @@ def rater_plan(study: Study, order_index: int) -> list[list]:
             ids.reverse()
         pages.append([item.id, ids])
     return pages
+
+
+def durations_s(study: Study) -> dict[str, float]:
+    """Every stimulus's duration in seconds, from its file's header."""
+    import soundfile as sf
+
+    root = study.audio_root
+    return {sid: sf.info(str(root / s.file)).duration for sid, s in study.stimuli().items()}
+
+
+def session_estimate_s(study: Study, plan: list[list], durations: dict[str, float]) -> float:
+    """Expected length of a session of ``plan`` (seconds): each page's clips played
+    :data:`PLAYS_PER_CLIP` times (MUSHRA: with its reference), the answer times of
+    :data:`ANSWER_S`, plus :data:`FIXED_STEPS_S` for instructions and the checks, plus the
+    headphone test's trials (one attempt) and the check clip."""
+    plays, (per_clip, per_page) = PLAYS_PER_CLIP[study.test_type], ANSWER_S[study.test_type]
+    items = study.item_map()
+    total = FIXED_STEPS_S + durations.get(study.check.id, 0.0)
+    total += sum(durations.get(t.id, 0.0) + 3.0 for t in study.headphone if t.attempt == 0)
+    for item_id, ids in plan:
+        ref = items[item_id].reference
+        listened = sum(durations[s] for s in ids) + (durations[ref.id] if ref else 0.0)
+        total += plays * listened + per_clip * len(ids) + per_page
+    return total
 
 
 def create_study(*args: Any, **kwargs: Any) -> Study:

@@ -24,6 +24,8 @@ MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
     3: [("results", "variant_detail", "JSON")],
     5: [("results", "node_id", "VARCHAR(64)"), ("results", "hostname", "VARCHAR(255)"),
         ("results", "hardware", "VARCHAR(255)")],
+    6: [("listen_raters", "participant_id", "VARCHAR(80)"),
+        ("listen_raters", "participant", "JSON")],
 }
 
 #: Integer columns widened to 64 bits, by schema version: (table, column). SQLite's INTEGER is

@@ -10,8 +10,9 @@ from pathlib import Path
 #: (:mod:`greenvoc.store.listen_tables`) and training tables (:mod:`greenvoc.store.train_tables`).
 #: 5: + results.node_id/hostname/hardware, 64-bit byte counts, ``run_nodes`` (per node idle power
 #: and hardware of a run) and ``result_attempts`` (errors of failed attempts, kept when retried).
+#: 6: + listen_raters.participant_id/participant (crowd platform ids of a rater).
 #: Older databases are migrated in place (see ``greenvoc.store.db.MIGRATIONS``).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 DEFAULT_DB_PATH = Path("greenvoc-results") / "greenvoc.db"
 

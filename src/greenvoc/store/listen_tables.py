@@ -30,7 +30,10 @@ class ListenStudyRow(Base):
 
 class ListenRaterRow(Base):
     """One rater of a study. The token is stored only as its SHA-256; ``plan`` is the rater's
-    seeded order, drawn once at registration: ``[[item_id, [stimulus_id, ...]], ...]``."""
+    seeded order, drawn once at registration: ``[[item_id, [stimulus_id, ...]], ...]``.
+    ``checks``: the screening answers (attempts, and why a rater was screened out).
+    ``participant_id``: ``prolific:<PROLIFIC_PID>`` or ``mturk:<workerId>`` for crowd raters;
+    ``participant``: every id the platform passed (study, session, assignment), as given."""
 
     __tablename__ = "listen_raters"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -44,6 +47,8 @@ class ListenRaterRow(Base):
     plan: Mapped[list] = mapped_column(JSON)
     checks: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    participant_id: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    participant: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ListenPlayRow(Base):

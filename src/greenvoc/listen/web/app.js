@@ -1,15 +1,25 @@
-// greenvoc listening test: the rater's pages and the admin view. No framework, no CDN.
+// greenvoc listening test: the rater's frame (progress, focus, history, keys, drafts), consent,
+// instructions, the end, and the flow; the check and rating pages are in check.js and rate.js,
+// the audio engine in player.js (all loaded before this file). No framework, no CDN.
 // Every step is driven by the server's /api/session state, so a closed tab resumes where the
-// rater stopped; a page advances only after the server acknowledged (committed) the rating.
+// rater stopped; a page advances only after the server acknowledged (committed) the answer.
 "use strict";
 
-const ACR_LABELS = { 5: "Excellent", 4: "Good", 3: "Fair", 2: "Poor", 1: "Bad" };
+const PARTICIPANT_FIELDS = ["PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "workerId",
+  "assignmentId", "hitId"];
+const PLATFORM_NAMES = { prolific: "Prolific", mturk: "MTurk" };
 const app = document.getElementById("app");
 const errorBox = document.getElementById("error");
-const progressBox = document.getElementById("progress");
-const player = document.getElementById("player");
+const noticeBox = document.getElementById("notice");
+const progressLabel = document.getElementById("progress-label");
+const progressFill = document.getElementById("progress-fill");
+const progressBar = document.getElementById("progress");
 let token = null;
-let studyId = null;
+let study = null;
+let current = { key: null, keys: null, cleanup: null };
+const engine = new AudioEngine(fetchAudio);
+// for automation and debugging: the audio engine of the page
+window.greenvoc = { engine };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -18,205 +28,271 @@ function el(tag, attrs, ...children) {
     else if (v === true) node.setAttribute(k, "");
     else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, v);
   }
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c));
+  for (const c of children.flat()) {
+    if (c !== null && c !== undefined && c !== false) {
+      node.append(c instanceof Node ? c : document.createTextNode(c));
+    }
+  }
   return node;
 }
 
-function show(...nodes) {
-  errorBox.textContent = "";
-  app.replaceChildren(...nodes);
-}
-
-async function api(method, path, body, headerName = "X-Rater-Token") {
-  const headers = { [headerName]: token };
+async function api(method, path, body) {
+  const headers = token ? { "X-Rater-Token": token } : {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(path, { method, headers,
+    body: body === undefined ? undefined : JSON.stringify(body) });
   const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
   if (!res.ok) {
-    const detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail);
-    throw new Error(`${res.status}: ${detail || res.statusText}`);
+    const detail = typeof data.detail === "string" ? data.detail
+      : (data.detail || []).map((d) => d.msg).join("; ");
+    const err = new Error(detail || res.statusText);
+    err.status = res.status;
+    throw err;
   }
   return data;
 }
 
-function fail(err) { errorBox.textContent = String(err.message || err); }
-
-// Plays one stimulus; resolves after the server recorded that it was played to the end.
-function play(stimulus, button) {
-  return new Promise((resolve, reject) => {
-    player.onended = async () => {
-      player.onended = null;
-      try {
-        await api("POST", "/api/play", { stimulus, event: "ended" });
-        if (button) button.classList.add("played");
-        resolve();
-      } catch (e) { reject(e); }
-    };
-    player.src = `/api/audio/${encodeURIComponent(stimulus)}?token=${encodeURIComponent(token)}`;
-    player.play().catch(reject);
-  });
+async function fetchAudio(id) {
+  const res = await fetch(`/api/audio/${encodeURIComponent(id)}`,
+    { headers: { "X-Rater-Token": token } });
+  if (!res.ok) throw new Error(`the audio could not be loaded (${res.status}); reload the page`);
+  return res.arrayBuffer();
 }
 
-function playButton(label, stimulus, onPlayed) {
-  const b = el("button", { type: "button", "data-stimulus": stimulus }, `▶ ${label}`);
-  b.addEventListener("click", () => {
-    play(stimulus, b).then(() => onPlayed && onPlayed(stimulus)).catch(fail);
-  });
-  return b;
+function fail(err) { errorBox.textContent = String(err.message || err); }
+
+function notice(text) {
+  noticeBox.textContent = text;
+  noticeBox.hidden = !text;
+}
+
+function reportPlay(stimulus, event) {
+  return api("POST", "/api/play", { stimulus, event }).catch(fail);
+}
+
+// ---- page frame: progress, focus, history, keyboard --------------------------------------
+
+function setProgress(s) {
+  const labels = { consent: "Consent", instructions: "Instructions", check: "Headphone check",
+    done: "Finished", rejected: "Finished" };
+  const real = s.pages - s.training_pages;
+  let label = labels[s.stage] || "";
+  let share = s.stage === "done" ? 1 : 0;
+  if (s.page && s.page.training) label = `Practice ${s.page.number} of ${s.training_pages}`;
+  else if (s.page) {
+    label = `Page ${s.page.number} of ${real}`;
+    share = (s.page.number - 1) / real;
+  }
+  progressLabel.textContent = label;
+  progressFill.style.width = `${Math.round(100 * share)}%`;
+  progressBar.setAttribute("aria-valuenow", String(Math.round(100 * share)));
+  progressBar.setAttribute("aria-valuetext", label);
+}
+
+// Replaces the page: stops the audio, clears messages, moves focus to the first control.
+function show(key, nodes, keys = null) {
+  if (current.cleanup) current.cleanup();
+  engine.reset();
+  errorBox.textContent = "";
+  if (key !== current.key) notice("");
+  app.replaceChildren(...nodes.filter(Boolean));
+  current = { key, keys, cleanup: null };
+  syncHistory(key);
+  const first = app.querySelector("[data-focus]") ||
+    app.querySelector("button:not([disabled]), input:not([disabled]), a[href]");
+  if (first) first.focus();
+  else app.focus();
+}
+
+// Each step is a history entry; the back button stays inside the app and says why.
+function syncHistory(key) {
+  if (!history.state || !history.state.greenvoc) {
+    history.replaceState({ greenvoc: "guard" }, "");
+    history.pushState({ greenvoc: key }, "");
+  } else if (history.state.greenvoc !== key) {
+    history.pushState({ greenvoc: key }, "");
+  }
+}
+
+window.addEventListener("popstate", () => {
+  history.pushState({ greenvoc: current.key }, "");
+  notice("Answers you submitted are saved and cannot be changed. Please carry on with this page.");
+});
+
+document.addEventListener("keydown", (e) => {
+  if (e.altKey || e.ctrlKey || e.metaKey || !current.keys) return;
+  const t = e.target;
+  if (t.matches && t.matches("input[type=number], input[type=text], textarea")) return;
+  const key = e.key === " " ? "Space" : e.key.length === 1 ? e.key.toUpperCase() : e.key;
+  if (key === "Enter" && t.closest && t.closest("button, a")) return;
+  const fn = current.keys[key];
+  if (fn) { e.preventDefault(); fn(); }
+});
+
+// Unsubmitted answers survive a reload: kept per rater and page in localStorage.
+const drafts = {
+  key(item) { return `greenvoc:${study.id}:${token.slice(0, 12)}:${item}`; },
+  get(item) {
+    try { return JSON.parse(localStorage.getItem(this.key(item)) || "null"); } catch { return null; }
+  },
+  set(item, value) { localStorage.setItem(this.key(item), JSON.stringify(value)); },
+  clear(item) { localStorage.removeItem(this.key(item)); },
+};
+
+// ---- consent and instructions ---------------------------------------------------------
+
+function participantParams() {
+  const params = new URLSearchParams(location.search);
+  const out = {};
+  for (const k of PARTICIPANT_FIELDS) if (params.get(k)) out[k] = params.get(k);
+  return Object.keys(out).length ? out : null;
 }
 
 function consentPage(invited) {
-  const box = el("input", { type: "checkbox", id: "consent" });
+  const participant = participantParams();
+  const preview = participant && participant.assignmentId === "ASSIGNMENT_ID_NOT_AVAILABLE";
+  const platform = participant && (participant.PROLIFIC_PID ? "Prolific"
+    : participant.workerId ? "MTurk" : null);
+  const box = el("input", { type: "checkbox", id: "consent", disabled: preview });
   const start = el("button", { class: "primary", id: "start", disabled: true }, "Start");
   box.addEventListener("change", () => { start.disabled = !box.checked; });
   start.addEventListener("click", async () => {
+    start.disabled = true;
     try {
       if (invited) await api("POST", "/api/consent", { consent: true });
       else {
-        const r = await api("POST", "/api/register", { consent: true });
+        const r = await api("POST", "/api/register", { consent: true, participant });
         token = r.token;
-        localStorage.setItem(`greenvoc-listen:${studyId}`, token);
-        history.replaceState(null, "", `/?token=${encodeURIComponent(token)}`);
+        localStorage.setItem(`greenvoc-listen:${study.id}`, token);
       }
       await load();
-    } catch (e) { fail(e); }
+    } catch (e) {
+      start.disabled = false;
+      if (e.status === 403 || e.status === 409) return stoppedPage(e.status, e.message, platform);
+      fail(e);
+    }
   });
-  show(el("h2", {}, "Consent"),
-    el("p", {}, "You will listen to short speech recordings and rate them. It takes about " +
-      "10 minutes. Your ratings are stored with a random rater id; no name, e-mail or IP " +
-      "address is stored. You can stop at any time; this link lets you continue later."),
-    el("label", {}, box, " I agree to take part and to the storage of my ratings."),
-    el("p", {}, start));
+  const minutes = study.minutes === 1 ? "about 1 minute" : `about ${study.minutes} minutes`;
+  show("consent", [
+    el("h1", {}, "Rate the quality of speech recordings"),
+    el("p", { class: "lead" }, `You will listen to short speech recordings through headphones ` +
+      `and rate their quality. It takes ${minutes}.`),
+    el("ul", { class: "facts" },
+      el("li", {}, "You need headphones and a quiet room."),
+      el("li", {}, "A short headphone check comes first; if it does not detect headphones, " +
+        "the study ends there."),
+      el("li", {}, "Your answers are stored with a random rater id" +
+        (platform ? ` and your ${platform} id (so that your work can be approved)` : "") +
+        ". No name, e-mail or IP address is stored."),
+      el("li", {}, "You can stop at any time; this browser remembers where you stopped.")),
+    preview ? el("p", { class: "warning" }, "This is a preview: accept the HIT to start.") : null,
+    el("label", { class: "check" }, box, " I agree to take part and to the storage of my answers."),
+    el("div", { class: "actions" }, start)]);
 }
 
 const INSTRUCTIONS = {
-  acr: "You will hear one recording at a time. Listen to it to the end, then rate its " +
-    "overall quality from 5 (Excellent) to 1 (Bad). Some clips ask you to give a particular " +
-    "answer: please follow them.",
-  mushra: "Each page shows a reference and several versions of the same sentence. Play the " +
-    "reference and every version (the reference is hidden among them), then rate each from " +
-    "0 (bad) to 100 (excellent) against the reference.",
-  ab: "Each page plays two versions, A and B, of the same sentence. Play both, then choose " +
-    "the one that sounds better.",
+  acr: ["You will hear one recording per page. Listen to it to the end, then rate its " +
+    "overall quality from 5 (Excellent) to 1 (Bad).",
+  "Some recordings ask you to give a particular answer: please do as they say."],
+  mushra: ["Each page has a Reference and several versions of the same sentence (A, B, …). " +
+    "Compare each version with the Reference and rate its quality from 0 (Bad) to 100 " +
+    "(Excellent).",
+  "The Reference itself is hidden among the versions: give it 100 when you find it. " +
+    "Switch between Reference and versions as often as you like; they continue at the same " +
+    "place. Drag over the waveform to loop a short part."],
+  ab: ["Each page has two versions, A and B, of the same sentence. Switch between them as " +
+    "often as you like (they continue at the same place), then choose the one that sounds " +
+    "better."],
+};
+
+const SHORTCUTS = {
+  acr: "Keys: Space plays or pauses, 1–5 choose a rating, Enter submits.",
+  mushra: "Keys: Space plays or pauses, R plays the Reference, A, B, C… play a version, " +
+    "Enter submits.",
+  ab: "Keys: Space plays or pauses, A and B switch between the versions, Enter submits.",
 };
 
 function instructionsPage(s) {
-  show(el("h2", {}, "Instructions"), el("p", {}, INSTRUCTIONS[s.test_type]),
+  const next = el("button", { class: "primary", id: "continue", "data-focus": true,
+    onclick: async () => {
+      next.disabled = true;
+      try { await api("POST", "/api/stage", { stage: "check" }); await load(); } catch (e) {
+        next.disabled = false; fail(e);
+      }
+    } }, "Continue");
+  show("instructions", [el("h1", {}, "Instructions"),
+    ...INSTRUCTIONS[s.test_type].map((t) => el("p", {}, t)),
     el("p", {}, "Use headphones in a quiet room and keep the volume the same throughout. " +
-      "The first pages are training examples that show the range of quality; they do not count."),
-    el("button", { class: "primary", id: "continue", onclick: async () => {
-      try { await api("POST", "/api/stage", { stage: "check" }); await load(); } catch (e) { fail(e); }
-    } }, "Continue"));
+      "The first pages are practice: they show the range of quality and do not count."),
+    el("p", { class: "muted" }, SHORTCUTS[s.test_type]),
+    el("div", { class: "actions" }, next)]);
 }
 
-function checkPage(s) {
-  const phones = el("input", { type: "checkbox", id: "headphones" });
-  const quiet = el("input", { type: "checkbox", id: "quiet" });
-  const count = el("input", { type: "number", id: "beeps", min: "0", max: "20", disabled: true });
-  const submit = el("button", { class: "primary", id: "check-submit", disabled: true }, "Submit");
-  const tone = playButton("Play the test sound", s.check, () => {
-    count.disabled = false; submit.disabled = false;
-  });
-  submit.addEventListener("click", async () => {
-    try {
-      const r = await api("POST", "/api/check", {
-        headphones: phones.checked, quiet: quiet.checked, beeps: Number(count.value) });
-      if (r.passed) await load();
-      else errorBox.textContent = "Not passed: wear headphones in a quiet place, play the " +
-        "sound again and count the tones.";
-    } catch (e) { fail(e); }
-  });
-  show(el("h2", {}, "Headphone and environment check"),
-    el("p", {}, "Set a comfortable volume, play the sound and count the tones."), tone,
-    el("p", {}, el("label", {}, "How many tones did you hear? ", count)),
-    el("p", {}, el("label", {}, phones, " I am wearing headphones")),
-    el("p", {}, el("label", {}, quiet, " I am in a quiet environment")), submit);
+// ---- the end ------------------------------------------------------------------------------
+
+function donePage(s) {
+  const c = s.completion || {};
+  const nodes = [el("h1", { id: "done" }, "Thank you!"),
+    el("p", { class: "lead" }, "All your answers are saved.")];
+  if (c.code) {
+    const code = el("code", { id: "completion-code" }, c.code);
+    const copy = el("button", { class: "ghost small", onclick: () => {
+      navigator.clipboard.writeText(c.code).then(() => { copy.textContent = "Copied"; })
+        .catch(() => { copy.textContent = "Select and copy the code"; });
+    } }, "Copy");
+    nodes.push(el("p", {}, "Your completion code:"), el("p", { class: "code-box" }, code, copy));
+  }
+  if (c.url) {
+    const platform = PLATFORM_NAMES[s.platform] || "the study's site";
+    nodes.push(el("p", {}, `Taking you back to ${platform}… `,
+      el("a", { href: c.url, id: "completion-link", "data-focus": true }, "Continue")));
+    setTimeout(() => location.assign(c.url), 1500);
+  } else if (!c.code) nodes.push(el("p", {}, "You can close this page."));
+  show("done", nodes);
 }
 
-function submitRating(body) {
-  return api("POST", "/api/ratings", body).then(render).catch(fail);
+const RETURN_ADVICE = {
+  prolific: "Please return your submission on Prolific (\u201cStop without completing\u201d): " +
+    "returning is not held against you.",
+  mturk: "Please return the HIT on MTurk instead of submitting it: returning is not held " +
+    "against you.",
+};
+
+// A crowd participant who registered before: screened out (403), or started elsewhere (409).
+function stoppedPage(status, message, platformName) {
+  const screenedOut = status === 403;
+  show("stopped", [el("h1", { id: "stopped" }, screenedOut ? "You cannot take part again"
+    : "You already took this study"),
+  el("p", {}, message),
+  screenedOut && platformName
+    ? el("p", {}, RETURN_ADVICE[platformName === "Prolific" ? "prolific" : "mturk"]) : null]);
 }
 
-function acrPage(s, page) {
-  const stim = page.stimuli[0];
-  const radios = [5, 4, 3, 2, 1].map((v) => el("input",
-    { type: "radio", name: "acr", value: String(v), id: `acr-${v}`, disabled: true }));
-  const submit = el("button", { class: "primary", id: "submit", disabled: true }, "Submit");
-  const enable = () => radios.forEach((r) => { r.disabled = false; });
-  if (page.played.includes(stim)) enable();
-  radios.forEach((r) => r.addEventListener("change", () => { submit.disabled = false; }));
-  submit.addEventListener("click", () => {
-    const chosen = radios.find((r) => r.checked);
-    submit.disabled = true;
-    submitRating({ item: page.item, scores: { [stim]: Number(chosen.value) } });
-  });
-  return [playButton("Play", stim, enable),
-    el("fieldset", { class: "scale" }, el("legend", {}, "Overall quality"),
-      ...radios.map((r) => el("label", {}, r, ` ${r.value} – ${ACR_LABELS[r.value]}`))),
-    submit];
+function rejectedPage(s) {
+  show("rejected", [el("h1", { id: "rejected" }, "Thank you for your time"),
+    el("p", { class: "lead" }, "This study needs headphones, and the check did not detect them, " +
+      "so it ends here. Your answers to the check are kept; nothing else is needed from you."),
+    el("p", {}, RETURN_ADVICE[s.platform] || "You can close this page.")]);
 }
 
-function mushraPage(s, page) {
-  const played = new Set(page.played);
-  const submit = el("button", { class: "primary", id: "submit", disabled: true }, "Submit");
-  const rows = page.stimuli.map((stim, j) => {
-    const slider = el("input", { type: "range", min: "0", max: "100", value: "50",
-      "data-stimulus": stim, disabled: !played.has(stim) });
-    const value = el("output", {}, "50");
-    slider.addEventListener("input", () => { value.textContent = slider.value; });
-    const b = playButton(String.fromCharCode(65 + j), stim, () => {
-      played.add(stim); slider.disabled = false;
-      submit.disabled = page.stimuli.some((x) => !played.has(x));
-    });
-    return { slider, row: el("div", { class: "row" }, b, slider, value) };
-  });
-  submit.disabled = page.stimuli.some((x) => !played.has(x));
-  submit.addEventListener("click", () => {
-    const scores = {};
-    rows.forEach(({ slider }) => { scores[slider.dataset.stimulus] = Number(slider.value); });
-    submit.disabled = true;
-    submitRating({ item: page.item, scores });
-  });
-  return [el("p", {}, playButton("Reference", page.reference)), ...rows.map((r) => r.row), submit];
-}
-
-function abPage(s, page) {
-  const played = new Set(page.played);
-  const choose = page.stimuli.map((stim, j) => el("button", {
-    class: "primary", "data-choice": stim, disabled: true,
-    onclick: () => submitRating({ item: page.item, choice: stim }) },
-  `Prefer ${"AB"[j]}`));
-  const update = () => choose.forEach((b) => { b.disabled = page.stimuli.some((x) => !played.has(x)); });
-  update();
-  return [el("p", {}, ...page.stimuli.map((stim, j) => playButton("AB"[j], stim, () => {
-    played.add(stim); update();
-  }))), el("p", {}, ...choose)];
-}
-
-function ratingPage(s) {
-  const page = s.page;
-  const title = page.training
-    ? `Training example ${page.index + 1} of ${s.training_pages} (does not count)`
-    : `Page ${page.index + 1 - s.training_pages} of ${s.pages - s.training_pages}`;
-  const body = { acr: acrPage, mushra: mushraPage, ab: abPage }[s.test_type](s, page);
-  show(el("h2", { id: "page-title" }, title), ...body);
-}
+// ---- flow ---------------------------------------------------------------------------------
 
 function render(s) {
-  progressBox.textContent = s.pages ? `${s.done} of ${s.pages} pages done` : "";
+  setProgress(s);
   if (s.stage === "consent") return consentPage(true);
   if (s.stage === "instructions") return instructionsPage(s);
-  if (s.stage === "check") return checkPage(s);
-  if (s.stage === "done") return show(el("h2", { id: "done" }, "Thank you!"),
-    el("p", {}, "All your ratings are stored. You can close this page."));
-  return ratingPage(s);
+  if (s.stage === "check") return checkPage(s).catch(fail);
+  if (s.stage === "done") return donePage(s);
+  if (s.stage === "rejected") return rejectedPage(s);
+  const page = { acr: acrPage, mushra: mushraPage, ab: abPage }[s.test_type];
+  return page(s).catch(fail);
 }
 
 async function load() {
-  if (!token) return consentPage(false);
+  if (!token) { setProgress({ stage: "consent", pages: 0, training_pages: 0 }); return consentPage(false); }
   try { render(await api("GET", "/api/session")); } catch (e) {
-    if (String(e.message).startsWith("401")) {
-      localStorage.removeItem(`greenvoc-listen:${studyId}`);
+    if (e.status === 401) {
+      localStorage.removeItem(`greenvoc-listen:${study.id}`);
       token = null;
       return consentPage(false);
     }
@@ -224,46 +300,17 @@ async function load() {
   }
 }
 
-async function adminPage() {
-  const headerName = "X-Admin-Token";
-  const q = encodeURIComponent(token);
-  const table = el("tbody");
-  const summary = el("p");
-  const link = el("p");
-  const refresh = async () => {
-    try {
-      const p = await api("GET", "/admin/api/progress", undefined, headerName);
-      summary.textContent = `${p.study} (${p.test_type}): ${p.raters.length} raters, ` +
-        `${p.completed} completed, ${p.ratings} ratings stored`;
-      table.replaceChildren(...p.raters.map((r) => el("tr", {}, el("td", {}, r.rater),
-        el("td", {}, r.stage), el("td", {}, `${r.rated}/${r.pages}`), el("td", {}, r.created_at))));
-    } catch (e) { fail(e); }
-  };
-  const invite = el("button", { onclick: async () => {
-    try {
-      const r = await api("POST", "/admin/api/raters", undefined, headerName);
-      link.replaceChildren("New rater link: ", el("code", {}, location.origin + r.link));
-    } catch (e) { fail(e); }
-  } }, "Create a rater link");
-  show(el("h2", {}, "Admin"), summary,
-    el("p", {}, el("a", { href: `/admin/api/export.csv?token=${q}` }, "Export CSV"), " · ",
-      el("a", { href: `/admin/api/export.json?token=${q}` }, "Export JSON")),
-    invite, link,
-    el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "rater"), el("th", {}, "stage"),
-      el("th", {}, "pages rated"), el("th", {}, "started"))), table));
-  await refresh();
-  setInterval(refresh, 3000);
-}
-
 async function main() {
+  try { study = await api("GET", "/api/study"); } catch (e) { return fail(e); }
   const params = new URLSearchParams(location.search);
-  if (document.body.dataset.page === "admin") {
-    token = params.get("token");
-    return adminPage();
+  token = params.get("token") || localStorage.getItem(`greenvoc-listen:${study.id}`);
+  if (params.has("token")) {
+    // an invitation link: keep the token in this browser, not in the address bar
+    localStorage.setItem(`greenvoc-listen:${study.id}`, token);
+    params.delete("token");
+    const rest = params.toString();
+    history.replaceState(history.state, "", location.pathname + (rest ? `?${rest}` : ""));
   }
-  try { studyId = (await api("GET", "/api/study")).id; } catch (e) { return fail(e); }
-  token = params.get("token") || localStorage.getItem(`greenvoc-listen:${studyId}`);
-  if (token) localStorage.setItem(`greenvoc-listen:${studyId}`, token);
   await load();
 }
 
