@@ -4,12 +4,10 @@ filters, hover values on the chart, no sideways scroll at 1366 px nor at 390 px.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from greenvoc.analysis.report import render_report
-from greenvoc.testing.system import require_program
+from greenvoc.testing.browser import chromium_browser
 
 from .conftest import RUN_INFO, zoo_rows
 
@@ -25,13 +23,8 @@ def report(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = require_program("chromium")  # Debian's, driven by Playwright (no download)
-    sync_api = pytest.importorskip("playwright.sync_api")
-    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium, args=args)
+    with chromium_browser() as b:
         yield b
-        b.close()
 
 
 def open_offline(browser, report, width: int, height: int = 900):

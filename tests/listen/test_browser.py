@@ -5,14 +5,12 @@ to the completion redirect; the headphone test failed twice; the admin login."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from sqlalchemy import select
 
 from greenvoc.listen.storage import load_records
 from greenvoc.store.listen_tables import ListenRaterRow
-from greenvoc.testing.system import require_program
+from greenvoc.testing.browser import chromium_browser
 from tests.listen.fixtures import load_benchmark, make_study
 
 pytestmark = pytest.mark.slow
@@ -24,13 +22,8 @@ COMPLETE = "https://app.prolific.com/submissions/complete?cc=C0DE42"
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = require_program("chromium")  # Debian's, driven by Playwright (no download)
-    sync_api = pytest.importorskip("playwright.sync_api")
-    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium, args=args)
+    with chromium_browser() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,14 @@ import re
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 
-from greenvoc.vocoders.base import CheckpointError
+from greenvoc.vocoders.base import CheckpointError, VocoderSpec
 
 CONFIG_NAMES = ("config.yml", "config.yaml", "config.json")
 STATS_NAMES = ("stats.h5", "stats.npy")
@@ -181,6 +181,27 @@ def read_stats(path: Path) -> tuple[np.ndarray, np.ndarray]:
             return np.asarray(f["mean"]).reshape(-1), np.asarray(f["scale"]).reshape(-1)
     except OSError as e:
         raise CheckpointError(f"cannot read {path}: {e}") from e
+
+
+#: Mel keys of HiFi-GAN-style configs (jik876/hifi-gan, BigVGAN, iSTFTNet) → MelConfig fields.
+HIFIGAN_MEL_KEYS = {"sampling_rate": "sample_rate", "n_fft": "n_fft", "hop_size": "hop_length",
+                    "win_size": "win_length_samples", "num_mels": "n_mels", "fmin": "fmin",
+                    "fmax": "fmax_hz"}
+
+
+def check_release_mel(spec: VocoderSpec, path: Path | str, config: Mapping[str, Any],
+                      keys: Mapping[str, str] = HIFIGAN_MEL_KEYS) -> None:
+    """Refuse a release whose config declares another mel front-end than the entry's: ``keys``
+    maps the release's config keys to :class:`MelConfig` fields (``sampling_rate`` first)."""
+    mel = spec.mel_config
+    for key, field in keys.items():
+        theirs = config.get(key)
+        if key == "fmax" and theirs is None:  # these configs mean Nyquist by a missing fmax
+            theirs = config.get("sampling_rate", mel.sample_rate) / 2
+        ours = getattr(mel, field)
+        if theirs is not None and float(theirs) != float(ours):
+            mismatch(path, f"front-end {key}", theirs, ours,
+                     f"it was trained on another mel than {spec.mel_preset!r}")
 
 
 def mismatch(path: Path | str, field: str, release: object, entry: object, hint: str

@@ -28,7 +28,7 @@ from greenvoc.vocoders.blocks.alias_free import AntiAliasedActivation, snake_act
 from greenvoc.vocoders.blocks.conv import conv1d, upsample_conv
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
-from greenvoc.vocoders.release import mismatch, open_release, read_config
+from greenvoc.vocoders.release import check_release_mel, mismatch, open_release, read_config
 
 PAPER = ("Lee et al., BigVGAN, ICLR 2023 (arXiv 2206.04658); code, configs and parameter "
          "counts NVIDIA/BigVGAN (bigvgan.py, configs/, README model table)")
@@ -150,16 +150,7 @@ def release_config(spec: VocoderSpec, path: Path) -> BigvganConfig:
     if h.get("activation", "snakebeta") not in ("snake", "snakebeta"):
         mismatch(found, "activation", h["activation"], "snake or snakebeta",
                  "BigVGAN knows no other")
-    mel = spec.mel_config
-    for key, ours in (("sampling_rate", mel.sample_rate), ("n_fft", mel.n_fft),
-                      ("hop_size", mel.hop_length), ("win_size", mel.win_length_samples),
-                      ("num_mels", mel.n_mels), ("fmin", mel.fmin), ("fmax", mel.fmax_hz)):
-        theirs = h.get(key)
-        if key == "fmax" and theirs is None:
-            theirs = h.get("sampling_rate", mel.sample_rate) / 2
-        if theirs is not None and float(theirs) != float(ours):
-            mismatch(found, key, theirs, ours,
-                     f"it was trained on another mel than {spec.mel_preset!r}")
+    check_release_mel(spec, found, h)
     config = dataclasses.replace(
         spec.config, **{ours: _tuples(h[k]) for k, ours in _FIELDS.items() if k in h})
     hop = math.prod(config.upsample_rates)

@@ -26,7 +26,7 @@ from greenvoc.vocoders.blocks.istft import ISTFT, polar
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.families.hifigan import HifiganGenerator, official_to_greenvoc
 from greenvoc.vocoders.registry import register
-from greenvoc.vocoders.release import mismatch, open_release, read_config
+from greenvoc.vocoders.release import check_release_mel, mismatch, open_release, read_config
 
 PAPER = "Kaneko et al., iSTFTNet, ICASSP 2022 (arXiv 2203.02395); code rishikksh20/iSTFTNet-pytorch"
 OFFICIAL_LAYOUT = "rishikksh20/iSTFTNet-pytorch"
@@ -95,16 +95,7 @@ def release_config(spec: VocoderSpec, path: Path) -> IstftnetConfig:
         if release.config is None:
             return spec.config
         found, h = release.config, read_config(release.config)
-    mel = spec.mel_config
-    for key, ours in (("sampling_rate", mel.sample_rate), ("n_fft", mel.n_fft),
-                      ("hop_size", mel.hop_length), ("win_size", mel.win_length_samples),
-                      ("num_mels", mel.n_mels), ("fmin", mel.fmin), ("fmax", mel.fmax_hz)):
-        theirs = h.get(key)
-        if key == "fmax" and theirs is None:
-            theirs = h.get("sampling_rate", mel.sample_rate) / 2
-        if theirs is not None and float(theirs) != float(ours):
-            mismatch(found, key, theirs, ours,
-                     f"it was trained on another mel than {spec.mel_preset!r}")
+    check_release_mel(spec, found, h)
     config = dataclasses.replace(
         spec.config, **{ours: _tuples(h[k]) for k, ours in _FIELDS.items() if k in h})
     hop = math.prod(config.upsample_rates) * config.istft_hop

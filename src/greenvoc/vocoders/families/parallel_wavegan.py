@@ -26,7 +26,18 @@ from greenvoc.vocoders.blocks.noise import item_generators, item_randn
 from greenvoc.vocoders.blocks.wavenet import WaveNetStack
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
-from greenvoc.vocoders.release import mismatch, open_release, read_config, read_stats
+from greenvoc.vocoders.release import (
+    HIFIGAN_MEL_KEYS,
+    check_release_mel,
+    mismatch,
+    open_release,
+    read_config,
+    read_stats,
+)
+
+#: ParallelWaveGAN's config.yml names n_fft ``fft_size`` and has no window key of its own here.
+PWG_MEL_KEYS = {("fft_size" if k == "n_fft" else k): v for k, v in HIFIGAN_MEL_KEYS.items()
+                if k != "win_size"}
 
 log = logging.getLogger(__name__)
 #: The checkpoint inside a kan-bayashi release (``checkpoint-400000steps.pkl``).
@@ -150,16 +161,7 @@ def release_generator_params(spec: VocoderSpec, path: Path, generator_type: str
             f"{path}: the release's config.yml builds a {found}, which looks like the zoo's "
             f"{GENERATOR_ENTRIES.get(found, 'none of its entries')}; {spec.name} takes a "
             f"{generator_type}")
-    mel = spec.mel_config
-    for key, ours in (("sampling_rate", mel.sample_rate), ("fft_size", mel.n_fft),
-                      ("hop_size", mel.hop_length), ("num_mels", mel.n_mels),
-                      ("fmin", mel.fmin), ("fmax", mel.fmax_hz)):
-        theirs = config.get(key)
-        if key == "fmax" and theirs is None:
-            theirs = mel.sample_rate / 2
-        if theirs is not None and float(theirs) != float(ours):
-            mismatch(path, f"front-end {key}", theirs, ours,
-                     f"it was trained on another mel than {spec.mel_preset!r}")
+    check_release_mel(spec, path, config, PWG_MEL_KEYS)
     return dict(config.get("generator_params") or {})
 
 
