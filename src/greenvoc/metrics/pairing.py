@@ -1,7 +1,9 @@
 """Getting an (estimate, reference) pair ready to score: load, check, match rates, align.
 
 Every check raises :class:`PairError` with a message naming the file and the reason; the runner
-turns it into a per-file error and goes on with the other files.
+turns it into a per-file error and goes on with the other files. Lengths must agree within a
+tolerance (:func:`check_lengths`) before the pair is trimmed to the shorter: an estimate cut to
+half its reference would otherwise be scored on that half alone, and score as perfect.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from greenvoc.metrics.base import MetricError
 SILENCE_DBFS = -70.0
 #: Default half-width of the alignment search, samples (one hop of the common 256-hop mels).
 MAX_OFFSET_SAMPLES = 256
+#: Default tolerance on |len(estimate) − len(reference)| where the model is unknown. A vocoder
+#: fed the mel of N samples returns T·hop or (T−1)·hop samples, within one hop of N; one hop is
+#: 11.6 ms at 22.05 kHz (256), 10.7 ms at 24 kHz (256), 16 ms at 16 kHz (256), 13.6 ms for
+#: WaveGrad's hop 300 at 22.05 kHz: 20 ms covers each with room for a few ms of delay.
+MAX_LENGTH_DIFF_S = 0.020
 #: Suffixes matched in folders.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 
@@ -25,13 +32,19 @@ class PairError(MetricError):
     """A file of a pair cannot be scored at all (unreadable, empty, silent, NaN...)."""
 
 
+class LengthMismatch(PairError):
+    """Estimate and reference differ in length by more than the tolerance."""
+
+
 @dataclass(frozen=True)
 class Signal:
-    """A loaded, checked mono signal. samples: float32 ``(T,)``; sample_rate: Hz."""
+    """A loaded, checked mono signal. samples: float32 ``(T,)``; sample_rate: Hz; source: the
+    file it came from, for messages."""
 
     samples: np.ndarray
     sample_rate: int
     notes: tuple[str, ...] = ()
+    source: str = ""
 
 
 def load_signal(path: str | Path) -> Signal:
@@ -61,7 +74,8 @@ def load_signal(path: str | Path) -> Signal:
             f"{path}: silent (RMS {level_dbfs:.1f} dBFS < {SILENCE_DBFS:.0f} dBFS), "
             "nothing to score"
         )
-    return Signal(np.ascontiguousarray(samples, dtype=np.float32), audio.sample_rate, tuple(notes))
+    return Signal(np.ascontiguousarray(samples, dtype=np.float32), audio.sample_rate,
+                  tuple(notes), str(path))
 
 
 def common_rate(estimate: Signal, reference: Signal) -> tuple[Signal, Signal, list[str]]:
@@ -74,9 +88,33 @@ def common_rate(estimate: Signal, reference: Signal) -> tuple[Signal, Signal, li
     for what, sig in (("estimate", estimate), ("reference", reference)):
         if sig.sample_rate != rate:
             notes.append(f"{what} resampled from {sig.sample_rate} Hz to {rate} Hz")
-            sig = Signal(resample(sig.samples, sig.sample_rate, rate), rate, sig.notes)
+            sig = Signal(resample(sig.samples, sig.sample_rate, rate), rate, sig.notes,
+                         sig.source)
         out.append(sig)
     return out[0], out[1], notes
+
+
+def check_lengths(estimate: Signal, reference: Signal,
+                  max_diff_s: float = MAX_LENGTH_DIFF_S) -> None:
+    """Raise :class:`LengthMismatch` when the two signals (at one rate) differ in length by
+    more than ``max_diff_s`` seconds; the message gives both lengths and both files."""
+    rate = reference.sample_rate
+    if estimate.sample_rate != rate:
+        raise ValueError("check_lengths compares signals at one rate: call common_rate first")
+    n_est, n_ref = len(estimate.samples), len(reference.samples)
+    diff = n_est - n_ref
+    if abs(diff) <= max_diff_s * rate:
+        return
+    what = "shorter" if diff < 0 else "longer"
+    raise LengthMismatch(
+        f"{estimate.source or 'estimate'}: {n_est} samples ({n_est / rate:.3f} s) against "
+        f"{n_ref} samples ({n_ref / rate:.3f} s) in the reference "
+        f"{reference.source or '(unnamed)'}, at {rate} Hz: {abs(diff)} samples "
+        f"({abs(diff) / rate * 1000:.1f} ms) {what}, over the {max_diff_s * 1000:g} ms "
+        "tolerance. Trimming both to the shorter would score only part of the utterance; "
+        "check that the estimate is complete, or raise max_length_diff_s where the model's "
+        "delay explains the difference"
+    )
 
 
 def find_offset(estimate: np.ndarray, reference: np.ndarray, max_offset_samples: int) -> int:

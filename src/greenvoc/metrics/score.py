@@ -20,10 +20,12 @@ import numpy as np
 from greenvoc.errors import UsageError
 from greenvoc.metrics.base import Metric
 from greenvoc.metrics.pairing import (
+    MAX_LENGTH_DIFF_S,
     MAX_OFFSET_SAMPLES,
     PairError,
     align,
     audio_files,
+    check_lengths,
     common_rate,
     load_signal,
 )
@@ -97,19 +99,23 @@ def score_pair(
     *,
     name: str | None = None,
     max_offset_samples: int = MAX_OFFSET_SAMPLES,
+    max_length_diff_s: float = MAX_LENGTH_DIFF_S,
 ) -> FileScore:
     """Score the estimate file against the reference file with ``metrics`` (default: all).
 
-    Both are loaded mono at the lower of their rates and aligned (cross-correlation within
-    ±``max_offset_samples``, then trimmed to the shorter). Intrusive metrics get the aligned
-    pair; non-intrusive ones the whole estimate. Never raises for bad audio: the reason is in
-    ``FileScore.error`` (whole file) or ``FileScore.errors`` (one metric).
+    Both are loaded mono at the lower of their rates; lengths that differ by more than
+    ``max_length_diff_s`` are a file error naming both; then the pair is aligned
+    (cross-correlation within ±``max_offset_samples``, then trimmed to the shorter). Intrusive
+    metrics get the aligned pair; non-intrusive ones the whole estimate. Never raises for bad
+    audio: the reason is in ``FileScore.error`` (whole file) or ``FileScore.errors`` (one
+    metric).
     """
     chosen = resolve_metrics(metrics)
     name = name or Path(est_path).name
     empty = {m.name: None for m in chosen}
     try:
         est, ref, notes = common_rate(load_signal(est_path), load_signal(ref_path))
+        check_lengths(est, ref, max_length_diff_s)
         est_aligned, ref_aligned, offset = align(est.samples, ref.samples, max_offset_samples)
     except PairError as e:
         return FileScore(name, empty, error=str(e))
@@ -162,8 +168,10 @@ def _init_worker(threads: int) -> None:
     dnsmos.set_onnx_threads(threads)
 
 
-def _task(name: str, est: str, ref: str, metric_names: tuple[str, ...], max_offset: int):
-    return score_pair(est, ref, metric_names, name=name, max_offset_samples=max_offset)
+def _task(name: str, est: str, ref: str, metric_names: tuple[str, ...], max_offset: int,
+          max_length_diff_s: float):
+    return score_pair(est, ref, metric_names, name=name, max_offset_samples=max_offset,
+                      max_length_diff_s=max_length_diff_s)
 
 
 def score_folders(
@@ -173,13 +181,14 @@ def score_folders(
     workers: int = 2,
     progress: bool = True,
     max_offset_samples: int = MAX_OFFSET_SAMPLES,
+    max_length_diff_s: float = MAX_LENGTH_DIFF_S,
 ) -> list[FileScore]:
     """Score every estimate in EST against its namesake in REF (two folders, or two files).
 
     workers: processes; 1 scores in this process, more use a spawn-safe ProcessPoolExecutor
     whose workers each run ``cpu_count // workers`` threads and hold their own ONNX sessions
-    and models. Progress goes to stderr (rich). Returns FileScores sorted by name, unmatched
-    files included with their error.
+    and models. ``max_length_diff_s``: see :func:`score_pair`. Progress goes to stderr
+    (rich). Returns FileScores sorted by name, unmatched files included with their error.
     """
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
@@ -197,13 +206,15 @@ def score_folders(
         if workers <= 1 or len(pairs) == 1:
             for name, est_path, ref_path in pairs:
                 results.append(score_pair(est_path, ref_path, chosen, name=name,
-                                          max_offset_samples=max_offset_samples))
+                                          max_offset_samples=max_offset_samples,
+                                          max_length_diff_s=max_length_diff_s))
                 bar.advance(task)
         else:
             threads = max(1, (os.cpu_count() or 1) // workers)
             with ProcessPoolExecutor(workers, get_context("spawn"), _init_worker,
                                      (threads,)) as pool:
-                futures = {pool.submit(_task, n, str(e), str(r), names, max_offset_samples): n
+                futures = {pool.submit(_task, n, str(e), str(r), names, max_offset_samples,
+                                       max_length_diff_s): n
                            for n, e, r in pairs}
                 for future in as_completed(futures):
                     try:
