@@ -263,6 +263,8 @@ class BenchWorker:
         def synthesize() -> torch.Tensor:
             return voc.copy_synthesize(wave) if mel is None else voc.synthesize_long(mel)
 
+        if mel is not None and voc.chunk_count(mel.shape[-1]) > 1:
+            voc.chunk_plan()  # a model's receptive field is measured once, outside the window
         on_gpu = voc.device.type == "cuda"
         if on_gpu:  # the first call of a new input shape pays for kernel selection
             synthesize()
@@ -294,7 +296,9 @@ class BenchWorker:
         save_audio(path, audio, voc.sample_rate)
         metrics, metric_errors = None, None
         if voc.has_weights and cfg.metrics:
-            score = score_pair(path, utt.path, cfg.metrics, name=utt.id)
+            score = score_pair(path, utt.path, cfg.metrics, name=utt.id,
+                               max_offset_samples=voc.max_offset_samples,
+                               max_length_diff_s=voc.length_tolerance_s)
             metrics = score.metrics
             metric_errors = dict(score.errors) | ({"file": score.error} if score.error else {})
         if self._row(
