@@ -16,6 +16,14 @@ plus the espeak-ng clips (only two real clips ship: real calibration costs a tes
 Models without weights (random init) are timed on one clip;
 their quality deltas mean nothing and are left out.
 
+``int8-qat`` reads the student that ``greenvoc quantize NAME --variant int8-qat`` fine-tuned
+(``greenvoc-results/quantized/NAME-int8-qat/student.pt`` or ``$GREENVOC_QAT_DIR``); it trained
+on espeak-ng speech only (:mod:`greenvoc.quantize.qat_data`), so the ARCTIC test clips are held
+out of its fine-tuning as they are of every calibration. A model without a student is skipped
+for that variant. The summary per model sets fp32, the best PTQ int8 variant (highest PESQ-wb
+among those ≥ 3.5× smaller) and int8-qat against the goal of issue 17 (≥ 3.5× smaller, ≥ 2×
+faster than fp32 torch, ΔOVRL ≥ −0.1, ΔPESQ-wb ≥ −0.3) and gives the fine-tuning's own energy.
+
 ``int8-static+inductor`` is ``int8-static`` run through ``torch.compile`` (inductor lowers
 the q/dq patterns to oneDNN int8 kernels where it can); it is compiled once per model before
 timing. bf16/fp16 are left out: without AVX-512 BF16/FP16 their convolutions take ATen's
@@ -44,11 +52,14 @@ from greenvoc.metrics.score import score_pair
 from greenvoc.quantize import get_variant
 from greenvoc.quantize.base import cpu_flags
 from greenvoc.quantize.pt2e import _int8_static
+from greenvoc.quantize.qat_variant import student_path
 from greenvoc.quantize.report import fidelity, speech_mels
 from greenvoc.vocoders.registry import load_vocoder
 
 VARIANTS = ("onnx-fp32", "onnx-int8", "onnx-int8-conv", "int8-mixed", "int8-static",
-            "int8-weight-only", "int4-weight-only")
+            "int8-weight-only", "int4-weight-only", "int8-qat")
+PTQ_INT8 = ("onnx-int8", "onnx-int8-conv", "int8-mixed", "int8-static", "int8-static+inductor")
+GOAL = {"size_ratio": 3.5, "speed_ratio": 2.0, "dnsmos_ovrl": -0.1, "pesq_wb": -0.3}
 METRICS = ("pesq_wb", "dnsmos_ovrl")
 CALIBRATION_FRAMES = 256
 
@@ -60,6 +71,9 @@ def build(voc, calibration, workdir: Path, compile_static: bool,
     fp32 = get_variant("fp32").apply(voc, None, workdir / "fp32")
     out["fp32"] = (voc, fp32.bytes_on_disk, fp32.detail, 0.0)
     for name in variants:
+        if name == "int8-qat" and not student_path(voc.name).is_file():
+            print(f"  skipped int8-qat: no student at {student_path(voc.name)}", flush=True)
+            continue
         start = time.perf_counter()
         r = get_variant(name).apply(voc, calibration, workdir / name)
         out[name] = (r.vocoder, r.bytes_on_disk, r.detail, time.perf_counter() - start)
@@ -131,6 +145,8 @@ def run_model(name: str, clips, calibration_paths, args, workdir: Path) -> list[
             "low_precision_ops": detail.get("low_precision_ops"),
             "kept_float": detail.get("kept_float") or None,
             "execution": detail.get("execution"),
+            "qat": _qat_summary(detail.get("qat")),
+            "kernels": detail.get("kernels"),
             "scores": scores.get(v),
             "test_clips": [u.id for u in tests],
         })
@@ -144,6 +160,65 @@ def run_model(name: str, clips, calibration_paths, args, workdir: Path) -> list[
     return rows
 
 
+def _qat_summary(record: dict | None) -> dict | None:
+    if not record:
+        return None
+    return {k: record.get(k) for k in ("steps", "energy_j", "energy_label", "wall_s", "data")} | {
+        "kept_float": [p["layer"] for p in record.get("plan", []) if p["mode"] != "int8"],
+        "search": record.get("search"), "config": record.get("config")}
+
+
+def goal_summary(rows: list[dict]) -> list[str]:
+    """Lines setting fp32, the best PTQ int8 variant and int8-qat against issue 17's goal."""
+    lines = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        mine = {r["variant"]: r for r in rows if r["model"] == model}
+        if not mine["fp32"].get("scores"):
+            continue
+        ptq = [r for v, r in mine.items() if v in PTQ_INT8 and r.get("scores")
+               and r["size_ratio"] >= GOAL["size_ratio"]]
+        best = max(ptq, key=lambda r: r["scores"]["pesq_wb"], default=None)
+        lines.append(f"{model}: goal ≥{GOAL['size_ratio']}× smaller, ≥{GOAL['speed_ratio']}× "
+                     f"faster, ΔOVRL ≥{GOAL['dnsmos_ovrl']}, ΔPESQ-wb ≥{GOAL['pesq_wb']}")
+        for label, r in (("fp32", mine["fp32"]), ("best PTQ", best),
+                         ("QAT", mine.get("int8-qat"))):
+            if r is None:
+                lines.append(f"  {label:<9} —")
+                continue
+            d = r.get("delta") or {}
+            met = (r["size_ratio"] >= GOAL["size_ratio"] and r["speed_ratio"] >= GOAL[
+                "speed_ratio"] and d.get("dnsmos_ovrl", -9) >= GOAL["dnsmos_ovrl"]
+                and d.get("pesq_wb", -9) >= GOAL["pesq_wb"])
+            lines.append(
+                f"  {label:<9} {r['variant']:<20} {r['bytes_on_disk'] / 1e6:6.2f} MB "
+                f"{r['size_ratio']:5.2f}× smaller, {r['speed_ratio']:5.2f}× speed, "
+                f"{r['energy_j_per_audio_s']:.2f} J/audio s "
+                f"({'measured' if r['energy_measured'] else 'estimated'}), OVRL "
+                f"{r['scores']['dnsmos_ovrl']:.2f} ({d.get('dnsmos_ovrl', 0):+.2f}), PESQ-wb "
+                f"{r['scores']['pesq_wb']:.2f} ({d.get('pesq_wb', 0):+.2f})"
+                + ("" if label == "fp32" else f": goal {'MET' if met else 'NOT met'}"))
+        k = (mine.get("int8-qat") or {}).get("kernels")
+        if k:
+            shares = ", ".join(f"{op} {v['time_share']:.0%}" for op, v in
+                               list(k["profile"].items())[:4])
+            lines.append(f"  kernels: int8 {k['mlas_int8_path']} ({k['mlas_int8_path_basis']}); "
+                         f"torch fp32 {k['torch_cpu_capability']}; onnxruntime time: {shares}")
+        q = (mine.get("int8-qat") or {}).get("qat")
+        if q:
+            lines.append(f"  fine-tuning: {q['steps']} steps, {q['wall_s']:.0f} s, "
+                         f"{q['energy_j']:.4g} J {q['energy_label']}; kept float: "
+                         f"{', '.join(q['kept_float'])}; data: {q['data']['clips']} espeak-ng "
+                         f"clips ({q['data']['seconds']} s), never "
+                         f"{', '.join(q['data']['held_out_never_used'])}")
+            saved = (mine["fp32"]["energy_j_per_audio_s"]
+                     - mine["int8-qat"]["energy_j_per_audio_s"])
+            if saved > 0:
+                lines.append(f"  the fine-tuning's energy is repaid after "
+                             f"{q['energy_j'] / saved:.0f} s of synthesized audio "
+                             f"({saved:.2f} J saved per audio second)")
+    return lines
+
+
 def _ops(ops) -> str:
     if not ops:
         return "none (float)"
@@ -155,7 +230,7 @@ def _ops(ops) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    head = (f"{'model':<14}{'variant':<22}{'MB':>7}{'size×':>7}{'pMB':>7}{'RTF':>7}"
+    head = (f"{'model':<22}{'variant':<22}{'MB':>7}{'size×':>7}{'pMB':>7}{'RTF':>7}"
             f"{'speed×':>8}{'J/s':>7}{'energy×':>8}{'SNR':>6}{'melL1':>7}{'PESQ':>7}{'ΔPESQ':>7}"
             f"{'DNSMOS':>7}{'ΔOVRL':>7}  low-precision ops")
     print(head)
@@ -165,7 +240,7 @@ def print_table(rows: list[dict]) -> None:
         q = (f"{s['pesq_wb']:>7.2f}{d['pesq_wb']:>+7.2f}{s['dnsmos_ovrl']:>7.2f}"
              f"{d['dnsmos_ovrl']:>+7.2f}") if s else f"{'—':>7}{'—':>7}{'—':>7}{'—':>7}"
         pmb = f"{r['param_bytes'] / 1e6:>7.1f}" if r["param_bytes"] else f"{'?':>7}"
-        print(f"{r['model']:<14}{r['variant']:<22}{r['bytes_on_disk'] / 1e6:>7.2f}"
+        print(f"{r['model']:<22}{r['variant']:<22}{r['bytes_on_disk'] / 1e6:>7.2f}"
               f"{r['size_ratio']:>7.2f}{pmb}{r['rtf']:>7.3f}{r['speed_ratio']:>8.2f}"
               f"{r['energy_j_per_audio_s']:>7.1f}{r['energy_ratio']:>8.2f}"
               f"{min(r['snr_db'], 99):>6.1f}{r['mel_l1_nats']:>7.3f}{q}  "
@@ -197,8 +272,10 @@ def main() -> None:
     flags = sorted(f for f in cpu_flags() if f.startswith(("avx", "amx")) or "vnni" in f)
     print(f"CPU flags: {' '.join(flags)}; torch {torch.__version__}, "
           f"{torch.backends.cpu.get_cpu_capability()}, {args.threads} threads")
-    print(f"test clips: {[u.id for u in clips]}; calibration: {[u.id for u in calibration]} "
-          f"(≤ {CALIBRATION_FRAMES} frames each)", flush=True)
+    print(f"held-out test clips (real CMU ARCTIC, never calibrated or fine-tuned on): "
+          f"{[u.id for u in clips]}; calibration: {[u.id for u in calibration]} "
+          f"(≤ {CALIBRATION_FRAMES} frames each); int8-qat fine-tuned on espeak-ng only",
+          flush=True)
     rows = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -211,6 +288,7 @@ def main() -> None:
           "OVRL against the real recording, mean of the test clips, Δ vs fp32; J/s: energy "
           f"per audio second ({'measured' if rows[0]['energy_measured'] else 'estimated'})\n")
     print_table(rows)
+    print("\n" + "\n".join(goal_summary(rows)))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, default=str))
 

@@ -54,3 +54,17 @@ def test_empty_calibration_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["quantize", "hifigan-v2", "--variant", "int8-static", "--calibration",
                  str(tmp_path)]) == 1
     assert "no audio files" in capsys.readouterr().err
+
+
+def test_steps_belong_to_int8_qat_only(capsys):
+    assert main(["quantize", "hifigan-v2", "--variant", "onnx-int8", "--steps", "5"]) == 2
+    assert "int8-qat" in capsys.readouterr().err
+
+
+def test_int8_qat_refuses_a_model_without_weights(corpus, tmp_path, capsys):
+    code = main(["quantize", "hifigan-v2", "--variant", "int8-qat", "--steps", "1",
+                 "--calibration", str(corpus), "--out", str(tmp_path / "q"),
+                 "--db", f"sqlite:///{tmp_path / 'q.db'}"])
+    assert code == 2
+    assert "random weights" in capsys.readouterr().err
+    assert not (tmp_path / "q" / "student.pt").exists()

@@ -21,6 +21,7 @@ def register(subparsers) -> None:
                    help="comma-separated names or 'all' (see `greenvoc zoo list`)")
     p.add_argument("--variants", default="fp32",
                    help="comma-separated variants: fp32, int8-dynamic, int8-static, "
+                   "int8-qat (after `greenvoc quantize NAME --variant int8-qat`), "
                    "int8-mixed, int8-weight-only, int4-weight-only, bf16, fp16, onnx-fp32, "
                    "onnx-int8, onnx-int8-conv (see `greenvoc quantize --help`)")
     p.add_argument("--corpus", default="default",

@@ -13,6 +13,7 @@ from greenvoc.quantize import onnx_int8  # noqa: F401
 from greenvoc.quantize import int4  # noqa: F401
 from greenvoc.quantize import pt2e  # noqa: F401
 from greenvoc.quantize import mixed  # noqa: F401
+from greenvoc.quantize import qat_variant  # noqa: F401
 
 # isort: on
 from greenvoc.quantize.base import VARIANTS, Variant, VariantResult, get_variant

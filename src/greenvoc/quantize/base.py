@@ -53,13 +53,16 @@ def _always() -> tuple[bool, str]:
 @dataclass(frozen=True)
 class Variant:
     """name: the key in :data:`VARIANTS`; needs_calibration: ``apply`` wants representative
-    mels ((n_mels, T) each, from the vocoder's front-end); probe: () → (can run here, why)."""
+    mels ((n_mels, T) each, from the vocoder's front-end); probe: () → (can run here, why);
+    prerequisite: the step that must have run before ``apply`` (``int8-qat``'s fine-tuning),
+    None for variants built from the model alone."""
 
     name: str
     description: str
     needs_calibration: bool
     apply_fn: ApplyFn
     probe: Callable[[], tuple[bool, str]] = _always
+    prerequisite: str | None = None
 
     def available(self) -> tuple[bool, str]:
         """(runs on this machine, a sentence saying why or how well)."""
