@@ -5,8 +5,10 @@ address, Ray missing)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -168,3 +170,58 @@ def test_without_ray_installed_the_executor_says_how_to_install_it(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 2
     assert "pip install 'greenvoc[scale]'" in done.stderr
+
+
+@pytest.fixture
+def token_head(tmp_path):
+    """A head started by plain `ray start --head` on a machine that holds a Ray token (as one
+    does after any one-machine `ray.init()`): Ray >= 2.59 turns token authentication on. The
+    environment is the user's, not this test process's (which Ray put in token mode)."""
+    home = tmp_path / "home"
+    (home / ".ray").mkdir(parents=True)
+    (home / ".ray" / "auth_token").write_text(secrets.token_hex(32))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")} | {"HOME": str(home)}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    head = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", "--head",
+                             "--block", f"--port={port}", "--num-cpus=1",
+                             "--include-dashboard=false", "--disable-usage-stats"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and head.poll() is None, "no Ray head"
+                time.sleep(0.5)
+        yield f"127.0.0.1:{port}", env
+    finally:  # `ray stop` would stop every Ray instance here, the module's cluster included
+        procs = [*psutil.Process(head.pid).children(recursive=True), psutil.Process(head.pid)]
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.terminate()
+        for p in psutil.wait_procs(procs, timeout=10)[1]:
+            p.kill()
+
+
+def test_a_head_with_token_authentication_started_by_plain_ray_start(token_head, tmp_path):
+    address, env = token_head
+    corpus = write_clips(tmp_path / "corpus", 1)
+    cmd = [*GREENVOC, "bench", "--executor", "ray", "--ray-address", address, "--models",
+           "griffin-lim", "--corpus", str(corpus), "--metrics", "none", "--json"]
+    done = subprocess.run([*cmd, "--db", f"sqlite:///{tmp_path / 'ok.db'}", "--out",
+                           str(tmp_path / "ok")], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["rows_written"] == 1
+    assert "with this machine's Ray token" in done.stderr  # and how to skip the first try
+    # a token that is not the head's: exit 2 saying where the right one comes from
+    bad = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "0" * 64}
+    done = subprocess.run([*cmd, "--db", f"sqlite:///{tmp_path / 'bad.db'}", "--out",
+                           str(tmp_path / "bad")], env=env | bad,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stdout == ""
+    assert address in done.stderr and "ray get-auth-token" in done.stderr

@@ -13,6 +13,7 @@ node; the next run of the same command retries them.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import socket
@@ -35,6 +36,7 @@ MAX_RETRIES = 2
 #: Utterances per shard at most: small shards keep the progress bar moving and spread a model
 #: over the nodes; the model stays loaded between shards of the same model.
 MAX_SHARD_UTTERANCES = 4
+log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'greenvoc[scale]' (or pip install ray) on every machine"
 
 
@@ -61,6 +63,38 @@ def check_reachable(address: str, timeout_s: float = 3.0) -> None:
             f"no Ray cluster answers at {address} ({e}); start one with `ray start --head "
             f"--port={port}` on that machine (and `ray start --address={address}` on the "
             "others), or leave --ray-address out for a one-machine Ray instance") from e
+
+
+def use_token_if_available() -> bool:
+    """Turn on Ray's token authentication (Ray >= 2.52) for this driver if ``RAY_AUTH_MODE`` is
+    unset and this machine holds a token (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or
+    ``~/.ray/auth_token``); True when it did.
+
+    Ray applies this rule itself to a cluster found with ``address="auto"`` but never to an
+    explicit address, while ``ray start --head`` turns authentication on wherever
+    ``~/.ray/auth_token`` exists (any earlier one-machine ``ray.init()`` writes one). A driver
+    in token mode cannot run actors on a cluster without authentication, so the rule is applied
+    only after a first attempt without the token failed.
+    """
+    if os.environ.get("RAY_AUTH_MODE") is not None:
+        return False
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token authentication
+        return False
+    return maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
+def _connect_advice(address: str | None, token: bool) -> str:
+    auth = ("this machine sent its Ray token (RAY_AUTH_MODE=token): check that it is the head's"
+            if token else "if the cluster uses Ray's token authentication (`ray start --head` "
+            "turns it on where ~/.ray/auth_token exists), give this machine the head's token")
+    return (f"{auth} — `ray get-auth-token` on the head prints it; set RAY_AUTH_TOKEN=<token> "
+            "here, and RAY_AUTH_MODE=token RAY_AUTH_TOKEN=<token> on every `ray start "
+            f"--address={address or 'HEAD:6379'}` (docs/scale-out.md); with no cluster "
+            "running, start one with `ray start --head`")
 
 
 @dataclass(frozen=True)
@@ -129,13 +163,29 @@ class RayExecutor:
         self.plan, self.store = plan, store
         if address and address != "auto":
             check_reachable(address)
+        # Ray < 2.52 has no AuthenticationError
+        refused = (ConnectionError,
+                   getattr(self.ray.exceptions, "AuthenticationError", ConnectionError))
+        token = os.environ.get("RAY_AUTH_MODE", "").lower() == "token"
         try:
             # no address: Ray's own rule, the cluster `ray start` runs here, else a new
             # one-machine instance for this command
-            self.ray.init(address=address, log_to_driver=False, configure_logging=False)
-        except ConnectionError as e:
-            raise UsageError(f"cannot connect to the Ray cluster at {address}: {e}; start one "
-                             "with `ray start --head`") from e
+            self._init(address)
+        except refused as e:
+            if not (address and address != "auto" and use_token_if_available()):
+                raise UsageError(f"cannot connect to the Ray cluster at {address}: "
+                                 f"{str(e).strip().splitlines()[0]}; "
+                                 f"{_connect_advice(address, token)}") from e
+            try:
+                self._init(address)
+            except refused as e2:
+                raise UsageError(f"cannot connect to the Ray cluster at {address}, with or "
+                                 f"without this machine's Ray token: "
+                                 f"{str(e2).strip().splitlines()[0]}; "
+                                 f"{_connect_advice(address, True)}") from e2
+            log.warning("connected to %s with this machine's Ray token (the cluster uses "
+                        "token authentication); export RAY_AUTH_MODE=token to skip the first "
+                        "attempt without it", address)
         self.nodes = self._nodes()
         if store.backend == "sqlite" and len(self.nodes) > 1:
             self.ray.shutdown()
@@ -145,6 +195,9 @@ class RayExecutor:
                 "cannot be shared safely across machines (its locking does not hold over "
                 "network file systems). Use a PostgreSQL server: --db "
                 "postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME (docs/scale-out.md)")
+
+    def _init(self, address: str | None) -> None:
+        self.ray.init(address=address, log_to_driver=False, configure_logging=False)
 
     def _nodes(self) -> list[_Node]:
         nodes = []

@@ -25,6 +25,7 @@ from greenvoc.audio.io import load_audio, save_audio
 from greenvoc.bench.cost import (
     PeakRss,
     bytes_on_disk,
+    freeze_heap,
     macs_per_audio_s,
     release_memory,
     rss_bytes,
@@ -192,6 +193,7 @@ class BenchWorker:
         # What the model (weights, variant artefacts, runtime caches) keeps resident, above the
         # process before it was loaded: with the window's growth, the row's peak memory.
         facts["resident_bytes"] = max(0, rss_bytes() - baseline_rss)
+        freeze_heap()
         self._loaded = (item.model, item.variant, voc, facts)
         return voc, facts
 
