@@ -32,10 +32,9 @@ WEB = Path(__file__).parent / "web"
 #: Largest request body accepted (a MUSHRA page of 12 scores is well under 2 KiB).
 MAX_BODY_BYTES = 16 * 1024
 STAGES = ("consent", "instructions", "check", "training", "rating", "done", "rejected")
-STATIC_TYPES = {"app.js": "text/javascript", "player.js": "text/javascript",
-                "check.js": "text/javascript", "rate.js": "text/javascript",
-                "admin.js": "text/javascript", "style.css": "text/css",
-                "favicon.svg": "image/svg+xml"}
+STATIC_TYPES = {**dict.fromkeys(("dom.js", "player.js", "check.js", "rate.js", "app.js",
+                                  "admin.js"), "text/javascript"),
+                "style.css": "text/css", "favicon.svg": "image/svg+xml"}
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store"),

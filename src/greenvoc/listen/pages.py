@@ -13,8 +13,8 @@ _REASONS = {400: "Bad request", 401: "Login needed", 403: "Not allowed", 404: "N
             500: "Server error"}
 
 
-def _page(title: str, body: str, page: str = "plain", script: str | None = None) -> str:
-    tag = f'\n  <script src="/static/{script}"></script>' if script else ""
+def _page(title: str, body: str, page: str = "plain", scripts: tuple[str, ...] = ()) -> str:
+    tag = "".join(f'\n  <script src="/static/{s}"></script>' for s in scripts)
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -59,4 +59,4 @@ def login_page(message: str | None = None) -> str:
 def admin_page() -> str:
     """The admin dashboard's shell; ``admin.js`` fills it."""
     return _page("Admin – listening test", """    <p>Loading…</p>""", page="admin",
-                 script="admin.js")
+                 scripts=("dom.js", "admin.js"))

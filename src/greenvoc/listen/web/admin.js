@@ -5,21 +5,6 @@
 const app = document.getElementById("app");
 const REFRESH_MS = 5000;
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (v === true) node.setAttribute(k, "");
-    else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, v);
-  }
-  for (const c of children.flat()) {
-    if (c !== null && c !== undefined && c !== false) {
-      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-  }
-  return node;
-}
-
 async function call(method, path) {
   const res = await fetch(path, { method, credentials: "same-origin" });
   if (res.status === 401) { location.reload(); throw new Error("logged out"); }

@@ -21,21 +21,6 @@ const engine = new AudioEngine(fetchAudio);
 // for automation and debugging: the audio engine of the page
 window.greenvoc = { engine };
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (v === true) node.setAttribute(k, "");
-    else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, v);
-  }
-  for (const c of children.flat()) {
-    if (c !== null && c !== undefined && c !== false) {
-      node.append(c instanceof Node ? c : document.createTextNode(c));
-    }
-  }
-  return node;
-}
-
 async function api(method, path, body) {
   const headers = token ? { "X-Rater-Token": token } : {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
