@@ -31,7 +31,6 @@ from greenvoc.store import ResultStore
 WEB = Path(__file__).parent / "web"
 #: Largest request body accepted (a MUSHRA page of 12 scores is well under 2 KiB).
 MAX_BODY_BYTES = 16 * 1024
-STAGES = ("consent", "instructions", "check", "training", "rating", "done", "rejected")
 STATIC_TYPES = {**dict.fromkeys(("dom.js", "player.js", "check.js", "rate.js", "app.js",
                                   "admin.js"), "text/javascript"),
                 "style.css": "text/css", "favicon.svg": "image/svg+xml"}

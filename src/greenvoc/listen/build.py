@@ -19,6 +19,8 @@ from greenvoc.listen import stimuli as sx
 from greenvoc.listen.records import ANCHOR_LOWPASS_3K5, REFERENCE
 from greenvoc.listen.study import (
     AB_CHOICES,
+    CROWD_VALUE,
+    CROWD_VALUE_RULE,
     DEFAULT_PER_RATER,
     MUSHRA_MAX_CONDITIONS,
     TEST_TYPES,
@@ -30,8 +32,6 @@ from greenvoc.listen.study import (
 from greenvoc.store import ResultStore
 
 DEFAULT_BENCH_AUDIO = Path("greenvoc-results/audio")
-#: What a completion code may hold (Prolific's and MTurk's codes are letters and digits).
-CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,8 @@ def _check_crowd_options(ab_choices: str, test_type: str, completion_url: str | 
                                                        completion_url):
         raise UsageError(f"--completion-url must be an http(s) URL, got {completion_url!r} "
                          "(Prolific: https://app.prolific.com/submissions/complete?cc=CODE)")
-    if completion_code is not None and not CODE_PATTERN.fullmatch(completion_code):
-        raise UsageError(f"--completion-code must be 1–64 letters, digits, '-' or '_', got "
+    if completion_code is not None and not CROWD_VALUE.fullmatch(completion_code):
+        raise UsageError(f"--completion-code must be {CROWD_VALUE_RULE}, got "
                          f"{completion_code!r}")
     if headphone_attempts < 1:
         raise UsageError(f"--headphone-attempts must be at least 1, got {headphone_attempts}")

@@ -15,7 +15,6 @@ one rater are serialised by a per-rater lock.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from greenvoc.errors import GreenvocError
 from greenvoc.listen import headphone as hp
 from greenvoc.listen.storage import ListenStore, RaterState, token_digest
-from greenvoc.listen.study import SCALES, Study
+from greenvoc.listen.study import CROWD_VALUE, CROWD_VALUE_RULE, SCALES, Study
 
 #: URL parameters of the crowd platforms that are stored with a rater: Prolific's and MTurk's.
 PARTICIPANT_FIELDS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "workerId", "assignmentId",
@@ -35,7 +34,6 @@ PARTICIPANT_FIELDS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "workerId", "ass
 PLATFORM_ID = {"prolific": "PROLIFIC_PID", "mturk": "workerId"}
 #: MTurk's assignmentId while a worker only previews a HIT (they cannot start before accepting).
 MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
-_ID_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: What a page needs played before it is rated: ACR every clip to its end (P.808), MUSHRA and
 #: A/B every clip (and MUSHRA's reference) for any part (raters switch between them mid-clip).
 PLAY_RULE = {"acr": "ended", "mushra": "started", "ab": "started"}
@@ -65,10 +63,9 @@ def participant_from(params: dict[str, str] | None) -> dict | None:
     if unknown:
         raise Refused(422, f"unknown participant field(s) {', '.join(unknown)}; valid: "
                       f"{', '.join(PARTICIPANT_FIELDS)}")
-    bad = [k for k, v in params.items() if not isinstance(v, str) or not _ID_VALUE.fullmatch(v)]
+    bad = [k for k, v in params.items() if not isinstance(v, str) or not CROWD_VALUE.fullmatch(v)]
     if bad:
-        raise Refused(422, f"participant field(s) {', '.join(bad)} must be 1–64 letters, digits, "
-                      "'-' or '_'")
+        raise Refused(422, f"participant field(s) {', '.join(bad)} must be {CROWD_VALUE_RULE}")
     if params.get("assignmentId") == MTURK_PREVIEW:
         raise Refused(422, "this is a preview of the HIT: accept it on MTurk to start")
     platform = next((p for p, key in PLATFORM_ID.items() if key in params), None)
@@ -159,6 +156,10 @@ class Sessions:
 
     async def _set(self, r: RaterState, **fields: Any) -> None:
         await asyncio.wrap_future(self.db.submit(self.db.rater_update(r.id, **fields)))
+        self._apply(r, fields)
+
+    def _apply(self, r: RaterState, fields: dict[str, Any]) -> None:
+        """Mirror a committed update of the rater's row in memory."""
         for k in ("stage", "checks"):
             if k in fields:
                 setattr(r, k, fields[k])
@@ -336,10 +337,7 @@ class Sessions:
                     raise Refused(409, "this page was already rated with other scores") from None
                 return False
             r.rated[item_id] = scores
-            if "stage" in fields:
-                r.stage = stage
-                if r.participant:
-                    self._participants[r.participant["id"]] = (r.id, r.stage)
+            self._apply(r, fields)
             return True
 
     # -- what the page shows ----------------------------------------------------------------

@@ -144,6 +144,7 @@ class StudySummary:
         if self.test_type == "ab":
             return {"level": LEVEL, "interval": "Wilson score, over decided votes",
                     "test": "two-sided exact binomial, share = 0.5",
+                    "ties_allowed": self.ties_allowed,
                     "ties": TIE_RULE if self.ties_allowed else "forced choice: no ties"}
         return {"level": LEVEL, "t": "mean ± t(0.975, n−1)·sd/√n",
                 "bootstrap": "percentile, ratings resampled with replacement",

@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from greenvoc.listen.records import RatingRecord
@@ -248,7 +247,7 @@ class ListenStore:
     def new_rater_write(self, study: Study, order_index: int, consent: bool = True,
                         participant: dict | None = None) -> tuple[Rows, RaterState, str]:
         """(write function, the rater it stores, their fresh token): the caller queues the
-        write (:meth:`submit`) and waits for it, or calls :meth:`create_rater`."""
+        write (:meth:`submit`) and waits for it."""
         token = new_token()
         stage = "instructions" if consent else "consent"
         rater = RaterState(secrets.token_hex(8), study.id, stage, order_index,
@@ -261,14 +260,6 @@ class ListenStore:
             "stage": stage, "order_index": order_index, "plan": rater.plan, "checks": None,
             "participant_id": pid, "participant": participant}])
         return write, rater, token
-
-    def create_rater(self, study: Study, consent: bool = True, participant: dict | None = None
-                     ) -> tuple[RaterState, str]:
-        """A new rater with a fresh token and the next seeded order. Returns (rater, token)."""
-        write, rater, token = self.new_rater_write(study, self.next_order_index(study.id),
-                                                   consent, participant)
-        self._write(write)
-        return rater, token
 
     def load_rater(self, study_id: str, token: str | None) -> RaterState | None:
         """The rater holding ``token``, with their play events and ratings; None if unknown."""
@@ -305,16 +296,10 @@ class ListenStore:
                             .values(**fields))
         return write
 
-    def update_rater(self, rater_id: str, **fields: Any) -> None:
-        self._write(self.rater_update(rater_id, **fields))
-
     @staticmethod
     def play_write(rater_id: str, stimulus_id: str, event_name: str) -> Rows:
         return Rows(ListenPlayRow.__table__, [{"rater_id": rater_id, "stimulus_id": stimulus_id,
                                                "event": event_name, "created_at": _now()}])
-
-    def add_play(self, rater_id: str, stimulus_id: str, event_name: str = "ended") -> None:
-        self._write(self.play_write(rater_id, stimulus_id, event_name))
 
     @staticmethod
     def ratings_write(rows: list[dict], rater_fields: dict | None = None) -> tuple:
@@ -325,15 +310,6 @@ class ListenStore:
         if not rater_fields:
             return (inserted,)
         return inserted, ListenStore.rater_update(rows[0]["rater_id"], **rater_fields)
-
-    def add_ratings(self, rows: list[dict]) -> bool:
-        """Insert the ratings of one page (one rater, one item) together. False when that page
-        was already rated (a resubmission: nothing is written twice)."""
-        try:
-            self._write(self.ratings_write(rows))
-            return True
-        except IntegrityError:
-            return False
 
     def ratings_of(self, rater_id: str) -> dict[tuple[str, str], float]:
         """(item_id, stimulus_id) → score of one rater."""

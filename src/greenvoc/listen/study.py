@@ -8,6 +8,7 @@ the server serves by id. Orders are drawn once per rater from ``(seed, order_ind
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ DEFAULT_PER_RATER = 10
 SCALES: dict[str, tuple[float, float]] = {"acr": (1, 5), "mushra": (0, 100), "ab": (0, 1)}
 #: A/B answers: ``forced`` (A or B) or ``with-tie`` (A, B or "no preference").
 AB_CHOICES = ("forced", "with-tie")
+#: A crowd platform's value (completion code, participant, study, session or assignment id):
+#: Prolific's and MTurk's are letters and digits.
+CROWD_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CROWD_VALUE_RULE = "1–64 letters, digits, '-' or '_'"
 #: What the consent page's time estimate assumes (seconds): how often a rater plays each clip
 #: and how long answering takes, per test type (``per_clip_s``: per rated stimulus, ``per_page_s``
 #: per page), and the fixed steps (instructions and check).

@@ -34,7 +34,7 @@ function summaryView(doc) {
         `${fmt(c.ci95_t_low)}–${fmt(c.ci95_t_high)}`,
         `${fmt(c.ci95_bootstrap_low)}–${fmt(c.ci95_bootstrap_high)}`]), [1, 2, 3, 4, 5]));
   } else if (s.preferences.length) {
-    const ties = s.ci.ties && !s.ci.ties.startsWith("forced");
+    const ties = s.ci.ties_allowed;
     out.push(table(["A", "B", "A votes", "B votes", ...(ties ? ["ties"] : []), "share A",
       "95 % Wilson", "p (binomial)"],
     s.preferences.map((p) => [p.condition_a, p.condition_b, p.votes_a, p.votes_b,
