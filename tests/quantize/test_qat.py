@@ -178,6 +178,7 @@ def test_finetune_is_metered_stored_and_reloadable(tiny, tmp_path):
     assert result.record["energy_label"].startswith(("measured (", "estimated ("))
     run = tt.get_run(store, result.record["train_run_id"])
     assert run.recipe == "int8-qat" and run.status == "finished"
+    assert run.carbon_g == pytest.approx(rows[-1].cumulative_carbon_g) and run.carbon_g > 0
     assert set(result.record["data"]["held_out_never_used"]) == {"awb_arctic_a0007",
                                                                   "slt_arctic_a0009"}
     path = save_student(result, tmp_path / STUDENT_FILE)

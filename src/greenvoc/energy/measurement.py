@@ -125,3 +125,9 @@ class Measurement:
             "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
+
+
+def energy_label(methods: set[str], measured: bool) -> str:
+    """How a run's energy was obtained, e.g. ``measured (nvml+rapl)`` or ``estimated (…)``:
+    measured only when every window was."""
+    return ("measured (" if measured else "estimated (") + "+".join(sorted(methods)) + ")"

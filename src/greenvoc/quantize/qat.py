@@ -28,6 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from greenvoc.energy.carbon import resolve_carbon_settings
+from greenvoc.energy.measurement import energy_label
 from greenvoc.errors import DataFileError, UsageError
 from greenvoc.quantize.base import torch_module
 from greenvoc.quantize.equalize import equalize, equalize_streams
@@ -185,19 +187,22 @@ def finetune(voc: Vocoder, cfg: QatConfig, store=None, log=None) -> QatResult:
             student, prepared = prepare_student(teacher, sampler, cfg, g)
         check = sampler.batch(4, torch.Generator().manual_seed(cfg.seed + 1))
         loss_before = _check_loss(student, teacher, check, voc, cfg)
-        run_id = _open_run(store, voc, cfg, material.record, prepared) if store else None
+        carbon = resolve_carbon_settings() if store else None
+        run_id = (_open_run(store, voc, cfg, material.record, prepared, carbon) if store
+                  else None)
         energy_j, history, methods, measured = _train(
-            student, teacher, sampler, cfg, voc, meter, g, store, run_id, log)
+            student, teacher, sampler, cfg, voc, meter, g, store, run_id, carbon, log)
     finally:
         meter.stop()
     prepare_j = meter["prepare"].energy_j
     methods |= set(meter["prepare"].methods)
     measured &= meter["prepare"].measured
     student.cpu().eval()
-    label = ("measured (" if measured else "estimated (") + "+".join(sorted(methods)) + ")"
+    label = energy_label(methods, measured)
+    plan = plan_of(student)
     record = {
-        "config": _config_dict(cfg), "data": material.record, **prepared,
-        "plan": [asdict(p) for p in plan_of(student)],
+        "config": asdict(cfg), "data": material.record, **prepared,
+        "plan": [asdict(p) for p in plan],
         "loss_first_steps": _mean(history[:10]), "loss_last_steps": _mean(history[-10:]),
         "check_loss_before": loss_before,
         "check_loss_after": _check_loss(student, teacher, check, voc, cfg),
@@ -212,15 +217,15 @@ def finetune(voc: Vocoder, cfg: QatConfig, store=None, log=None) -> QatResult:
         from greenvoc.store import train_tables as tt
 
         tt.update_run(store, run_id, status="finished", steps_done=cfg.steps,
-                      energy_j=energy_j, energy_label=label,
+                      energy_j=energy_j, carbon_g=carbon.carbon_g(energy_j), energy_label=label,
                       message=f"int8-qat student saved; preparation (equalization, "
                               f"calibration, search) took {prepare_j:.4g} J more")
-    return QatResult(student, plan_of(student), record)
+    return QatResult(student, plan, record)
 
 
 def _train(student: nn.Module, teacher: nn.Module, sampler: DistillationSampler,
            cfg: QatConfig, voc: Vocoder, meter, g: torch.Generator, store, run_id: int | None,
-           log) -> tuple[float, list[float], set[str], bool]:
+           carbon, log) -> tuple[float, list[float], set[str], bool]:
     """The metered distillation steps: (joules, losses, energy methods, all measured)."""
     device = torch.device(cfg.device)
     teacher_dev = copy.deepcopy(teacher).to(device) if device.type != "cpu" else teacher
@@ -229,7 +234,7 @@ def _train(student: nn.Module, teacher: nn.Module, sampler: DistillationSampler,
     warmup = max(1, cfg.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * (
         0.55 + 0.45 * math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
-    energy_j, history, methods, measured = 0.0, [], set(), True
+    energy_j, history, methods, measured, done = 0.0, [], set(), True, 0
     try:
         for step in range(1, cfg.steps + 1):
             with meter.window("step"):
@@ -250,14 +255,17 @@ def _train(student: nn.Module, teacher: nn.Module, sampler: DistillationSampler,
             measured &= m.measured
             history.append(values["total"])
             if run_id is not None:
-                _add_step(store, run_id, step, values, m, energy_j)
+                _add_step(store, run_id, step, values, m, energy_j, carbon)
+            done = step
             if log:
                 log(step, values, m.energy_j)
     except BaseException as e:
         if run_id is not None:
             from greenvoc.store import train_tables as tt
 
-            tt.update_run(store, run_id, status="failed", energy_j=energy_j,
+            status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+            tt.update_run(store, run_id, status=status, steps_done=done, energy_j=energy_j,
+                          carbon_g=carbon.carbon_g(energy_j),
                           message=f"{type(e).__name__}: {e}")
         raise
     return energy_j, history, methods, measured
@@ -274,18 +282,13 @@ def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
-def _config_dict(cfg: QatConfig) -> dict[str, Any]:
-    return asdict(cfg)
-
-
-def _open_run(store, voc: Vocoder, cfg: QatConfig, data: dict, prepared: dict) -> int:
-    from greenvoc.energy.carbon import resolve_carbon_settings
+def _open_run(store, voc: Vocoder, cfg: QatConfig, data: dict, prepared: dict,
+              carbon) -> int:
     from greenvoc.provenance import environment
     from greenvoc.store import train_tables as tt
 
-    carbon = resolve_carbon_settings()
     return tt.create_run(store, recipe="int8-qat", model=voc.name,
-                         config={"qat": _config_dict(cfg), "data": data, **prepared},
+                         config={"qat": asdict(cfg), "data": data, **prepared},
                          seed=cfg.seed, environment=environment(), status="running",
                          target_steps=cfg.steps, out_dir=None,
                          carbon={"g_per_kwh": carbon.intensity.g_per_kwh,
@@ -293,11 +296,10 @@ def _open_run(store, voc: Vocoder, cfg: QatConfig, data: dict, prepared: dict) -
                                  "origin": carbon.origin})
 
 
-def _add_step(store, run_id: int, step: int, losses: dict, m, cumulative_j: float) -> None:
-    from greenvoc.energy.carbon import resolve_carbon_settings
+def _add_step(store, run_id: int, step: int, losses: dict, m, cumulative_j: float,
+              carbon) -> None:
     from greenvoc.store import train_tables as tt
 
-    carbon = resolve_carbon_settings()
     tt.add_step(store, run_id=run_id, step=step, losses=losses, energy_j=m.energy_j,
                 cumulative_energy_j=cumulative_j, measured=m.measured,
                 energy_method="+".join(m.methods), carbon_g=carbon.carbon_g(m.energy_j),

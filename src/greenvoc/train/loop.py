@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from greenvoc.energy.carbon import resolve_carbon_settings
-from greenvoc.energy.measurement import J_PER_KWH
+from greenvoc.energy.measurement import J_PER_KWH, energy_label
 from greenvoc.energy.meter import EnergyMeter
 from greenvoc.errors import GreenvocError, UsageError
 from greenvoc.provenance import environment
@@ -108,10 +108,6 @@ def _check(cfg: TrainConfig) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be ≥ 1, got {v}")
     if cfg.energy_budget_kwh is not None and not cfg.energy_budget_kwh > 0:
         raise UsageError(f"--energy-budget-kwh must be > 0, got {cfg.energy_budget_kwh}")
-
-
-def _energy_label(methods: set[str], measured: bool) -> str:
-    return ("measured (" if measured else "estimated (") + "+".join(sorted(methods)) + ")"
 
 
 def train(cfg: TrainConfig, store, console: Console | None = None,
@@ -257,7 +253,7 @@ def train(cfg: TrainConfig, store, console: Console | None = None,
         meter.stop()
 
     rows = tt.step_rows(store, run_id)
-    label = _energy_label({r.energy_method for r in rows} or methods,
+    label = energy_label({r.energy_method for r in rows} or methods,
                           all(r.measured for r in rows) if rows else all_measured)
     try:
         projection = [p.to_dict() for p in project(
