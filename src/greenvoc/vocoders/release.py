@@ -190,9 +190,11 @@ HIFIGAN_MEL_KEYS = {"sampling_rate": "sample_rate", "n_fft": "n_fft", "hop_size"
 
 
 def check_release_mel(spec: VocoderSpec, path: Path | str, config: Mapping[str, Any],
-                      keys: Mapping[str, str] = HIFIGAN_MEL_KEYS) -> None:
+                      keys: Mapping[str, str] = HIFIGAN_MEL_KEYS, where: str = "front-end "
+                      ) -> None:
     """Refuse a release whose config declares another mel front-end than the entry's: ``keys``
-    maps the release's config keys to :class:`MelConfig` fields (``sampling_rate`` first)."""
+    maps the release's config keys to :class:`MelConfig` fields (``sampling_rate`` first);
+    ``where`` names the section in the error (``front-end fmax``, ``hp_str audio.mel_fmax``)."""
     mel = spec.mel_config
     for key, field in keys.items():
         theirs = config.get(key)
@@ -200,8 +202,14 @@ def check_release_mel(spec: VocoderSpec, path: Path | str, config: Mapping[str, 
             theirs = config.get("sampling_rate", mel.sample_rate) / 2
         ours = getattr(mel, field)
         if theirs is not None and float(theirs) != float(ours):
-            mismatch(path, f"front-end {key}", theirs, ours,
+            mismatch(path, f"{where}{key}", theirs, ours,
                      f"it was trained on another mel than {spec.mel_preset!r}")
+
+
+def tuples(value: object) -> object:
+    """A config value read from JSON/YAML with its lists (nested too) as tuples, as the typed
+    configs hold them."""
+    return tuple(tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def mismatch(path: Path | str, field: str, release: object, entry: object, hint: str

@@ -28,7 +28,13 @@ from greenvoc.vocoders.blocks.alias_free import AntiAliasedActivation, snake_act
 from greenvoc.vocoders.blocks.conv import conv1d, upsample_conv
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
-from greenvoc.vocoders.release import check_release_mel, mismatch, open_release, read_config
+from greenvoc.vocoders.release import (
+    check_release_mel,
+    mismatch,
+    open_release,
+    read_config,
+    tuples,
+)
 
 PAPER = ("Lee et al., BigVGAN, ICLR 2023 (arXiv 2206.04658); code, configs and parameter "
          "counts NVIDIA/BigVGAN (bigvgan.py, configs/, README model table)")
@@ -132,10 +138,6 @@ _FIELDS = {"num_mels": "n_mels", "upsample_rates": "upsample_rates",
            "use_bias_at_final": "use_bias_at_final"}
 
 
-def _tuples(value: object) -> object:
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
-
-
 def release_config(spec: VocoderSpec, path: Path) -> BigvganConfig:
     """The generator the ``config.json`` beside the checkpoint describes (what
     ``BigVGAN.from_pretrained`` builds), whose front-end must be the entry's; without one, the
@@ -152,7 +154,7 @@ def release_config(spec: VocoderSpec, path: Path) -> BigvganConfig:
                  "BigVGAN knows no other")
     check_release_mel(spec, found, h)
     config = dataclasses.replace(
-        spec.config, **{ours: _tuples(h[k]) for k, ours in _FIELDS.items() if k in h})
+        spec.config, **{ours: tuples(h[k]) for k, ours in _FIELDS.items() if k in h})
     hop = math.prod(config.upsample_rates)
     if hop != spec.hop_length:
         mismatch(found, "upsample_rates (hop)", hop, spec.hop_length,

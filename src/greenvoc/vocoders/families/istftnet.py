@@ -26,7 +26,13 @@ from greenvoc.vocoders.blocks.istft import ISTFT, polar
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.families.hifigan import HifiganGenerator, official_to_greenvoc
 from greenvoc.vocoders.registry import register
-from greenvoc.vocoders.release import check_release_mel, mismatch, open_release, read_config
+from greenvoc.vocoders.release import (
+    check_release_mel,
+    mismatch,
+    open_release,
+    read_config,
+    tuples,
+)
 
 PAPER = "Kaneko et al., iSTFTNet, ICASSP 2022 (arXiv 2203.02395); code rishikksh20/iSTFTNet-pytorch"
 OFFICIAL_LAYOUT = "rishikksh20/iSTFTNet-pytorch"
@@ -83,10 +89,6 @@ _FIELDS = {"upsample_rates": "upsample_rates", "upsample_kernel_sizes": "upsampl
            "gen_istft_n_fft": "istft_n_fft", "gen_istft_hop_size": "istft_hop"}
 
 
-def _tuples(value: object) -> object:
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
-
-
 def release_config(spec: VocoderSpec, path: Path) -> IstftnetConfig:
     """The generator of the ``config.json`` that training copies beside the ``g_*`` checkpoints
     (``build_env``; ``inference.py`` reads it from there), trained on the entry's front-end.
@@ -97,7 +99,7 @@ def release_config(spec: VocoderSpec, path: Path) -> IstftnetConfig:
         found, h = release.config, read_config(release.config)
     check_release_mel(spec, found, h)
     config = dataclasses.replace(
-        spec.config, **{ours: _tuples(h[k]) for k, ours in _FIELDS.items() if k in h})
+        spec.config, **{ours: tuples(h[k]) for k, ours in _FIELDS.items() if k in h})
     hop = math.prod(config.upsample_rates) * config.istft_hop
     if hop != spec.hop_length:
         mismatch(found, "upsample_rates × gen_istft_hop_size (hop)", hop, spec.hop_length,

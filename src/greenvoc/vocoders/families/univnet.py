@@ -31,7 +31,7 @@ from greenvoc.vocoders.base import CheckpointError, VocoderSpec, WeightsSource
 from greenvoc.vocoders.blocks.lvc import LVCBlock
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
-from greenvoc.vocoders.release import mismatch
+from greenvoc.vocoders.release import check_release_mel, mismatch
 
 PAPER = ("Jang et al., UnivNet, Interspeech 2021 (arXiv 2106.07889); code and checkpoints "
          "maum-ai/univnet")
@@ -125,6 +125,12 @@ _GEN = {"noise_dim": "noise_dim", "channel_size": "channel_size", "dilations": "
         "strides": "strides", "lReLU_slope": "lrelu_slope", "kpnet_conv_size": "kpnet_conv_size"}
 
 
+#: ``hp_str``'s ``audio`` section → :class:`MelConfig` fields.
+_AUDIO = {"sampling_rate": "sample_rate", "filter_length": "n_fft", "hop_length": "hop_length",
+          "win_length": "win_length_samples", "n_mel_channels": "n_mels", "mel_fmin": "fmin",
+          "mel_fmax": "fmax_hz"}
+
+
 def hp_config(spec: VocoderSpec, path: Path) -> UnivnetConfig:
     """The generator the checkpoint's ``hp_str`` describes (``inference.py`` builds
     ``Generator(OmegaConf.create(checkpoint["hp_str"]))``): its ``gen`` section, and an
@@ -143,14 +149,7 @@ def hp_config(spec: VocoderSpec, path: Path) -> UnivnetConfig:
             hp.get("audio"), dict):
         raise CheckpointError(f"{path}: hp_str has no 'gen' and 'audio' sections (found "
                               f"{type(hp).__name__}: {str(hp)[:80]!r})")
-    mel, audio = spec.mel_config, hp["audio"]
-    for key, ours in (("sampling_rate", mel.sample_rate), ("filter_length", mel.n_fft),
-                      ("hop_length", mel.hop_length), ("win_length", mel.win_length_samples),
-                      ("n_mel_channels", mel.n_mels), ("mel_fmin", mel.fmin),
-                      ("mel_fmax", mel.fmax_hz)):
-        if key in audio and float(audio[key]) != float(ours):
-            mismatch(path, f"hp_str audio.{key}", audio[key], ours,
-                     f"it was trained on another mel than {spec.mel_preset!r}")
+    check_release_mel(spec, path, hp["audio"], _AUDIO, where="hp_str audio.")
     known = {ours: hp["gen"][k] for k, ours in _GEN.items() if k in hp["gen"]}
     for key in ("dilations", "strides"):
         if key in known:

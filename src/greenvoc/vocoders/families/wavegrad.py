@@ -34,7 +34,7 @@ from torch.nn import functional as F
 from greenvoc.vocoders.base import CheckpointError, VocoderSpec, WeightsSource
 from greenvoc.vocoders.checkpoint import load_into, read_checkpoint
 from greenvoc.vocoders.registry import register
-from greenvoc.vocoders.release import find_in_folder, mismatch, read_config
+from greenvoc.vocoders.release import find_in_folder, mismatch, read_config, tuples
 
 PAPER = "Chen et al., WaveGrad, ICLR 2021 (arXiv 2009.00713); code ivanvovk/WaveGrad"
 OFFICIAL_LAYOUT = "ivanvovk/WaveGrad"
@@ -300,16 +300,12 @@ def release_config(spec: VocoderSpec, path: Path) -> WavegradConfig:
             mismatch(config_path, f"data_config.{key}", data[key], ours,
                      f"it was trained on another mel than {spec.mel_preset!r}")
     fields = {f.name for f in dataclasses.fields(WavegradConfig)} - {"n_steps", "seed"}
-    known = {k: _tuples(v) for k, v in model.items() if k in fields}
+    known = {k: tuples(v) for k, v in model.items() if k in fields}
     config = dataclasses.replace(spec.config, **known)
     if math.prod(config.factors) != mel.hop_length:
         mismatch(config_path, "model_config.factors (hop)", math.prod(config.factors),
                  mel.hop_length, "their product must be the front-end's hop")
     return config
-
-
-def _tuples(value: object) -> object:
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def load_official(module: Wavegrad, path: Path) -> None:
