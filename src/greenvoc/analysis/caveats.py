@@ -101,7 +101,7 @@ def corpus_facts(info: Mapping, utterances: Iterable[str]) -> CorpusFacts:
 def estimate_constants(info: Mapping) -> str:
     """The constants of the process-mode estimate as the run's recorded CPU gets them."""
     from greenvoc.energy.estimate import RAM_W_PER_GB
-    from greenvoc.energy.tdp import DEFAULT_W_PER_CORE, lookup_tdp
+    from greenvoc.energy.tdp import DEFAULT_W_PER_CORE, CpuInfo, lookup_tdp
 
     hw = info.get("hardware") or {}
     cpu = str(hw.get("cpu_model") or "")
@@ -111,7 +111,9 @@ def estimate_constants(info: Mapping) -> str:
                  f"{entry.tdp_w:g} W / {entry.threads} threads)")
     else:
         logical, physical = hw.get("logical_cpus"), hw.get("physical_cores")
-        per_core = max(1, round(logical / physical)) if logical and physical else 1
+        # the estimator's own rule (CpuInfo.threads_per_core), so the sentence states its value
+        per_core = (CpuInfo(cpu, int(logical), int(physical), 1).threads_per_core
+                    if logical and physical else 1)
         cpu_w = (f"{DEFAULT_W_PER_CORE / per_core:.3g} W per busy CPU thread ("
                  f"{cpu or 'CPU'} not in the TDP table: {DEFAULT_W_PER_CORE:g} W per core / "
                  f"{per_core} thread{'s' if per_core != 1 else ''} per core)")

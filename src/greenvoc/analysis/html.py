@@ -56,14 +56,11 @@ def text(name: str, content: object, cls: str | None = None) -> str:
     return tag(name, escape(str(content)), cls)
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[object]], left: int = 1,
-          also_left: Sequence[int] = ()) -> str:
-    """A table of escaped cells; the first ``left`` columns, and the columns ``also_left``
-    (indices), are left-aligned text."""
+def table(header: Sequence[str], rows: Iterable[Sequence[object]], left: int = 1) -> str:
+    """A table of escaped cells; the first ``left`` columns are left-aligned text."""
     def cells(values, kind):
         return "".join(
-            text(kind, v if isinstance(v, str) else fmt(v),
-                 "l" if i < left or i in also_left else None)
+            text(kind, v if isinstance(v, str) else fmt(v), "l" if i < left else None)
             for i, v in enumerate(values)
         )
 

@@ -70,6 +70,8 @@ def quantize(args: argparse.Namespace) -> dict:
                          "training")
     if args.max_frames < 8:
         raise UsageError(f"--max-frames must be at least 8, got {args.max_frames}")
+    if args.threads:  # calibration, export, check and fine-tuning alike
+        torch.set_num_threads(args.threads)
     voc = load_vocoder(args.name, weights=args.weights)
     calibration, held = split_corpus(list(open_corpus(args.calibration).utterances),
                                      args.calibration)
@@ -101,10 +103,6 @@ def finetune_student(voc, args: argparse.Namespace, out: Path) -> dict:
     from greenvoc.quantize.qat import STUDENT_FILE, QatConfig, finetune, save_student
     from greenvoc.store import ResultStore
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     steps = args.steps if args.steps is not None else QatConfig.steps
     cfg = QatConfig(steps=steps, device=args.device, seed=args.seed)
     every = max(1, steps // 20)
