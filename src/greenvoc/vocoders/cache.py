@@ -58,6 +58,16 @@ class CacheRecord:
     def resolve(self, spec: VocoderSpec, which: str) -> Path:
         return entry_dir(spec) / getattr(self, which)  # an absolute path stays absolute
 
+    def intact(self, spec: VocoderSpec) -> bool:
+        """The pulled file is there at its recorded size, with its checkpoint and (a release
+        without it would load as the entry's default architecture) its config."""
+        try:
+            return (self.resolve(spec, "file").stat().st_size == self.size_bytes
+                    and self.resolve(spec, "checkpoint").exists()
+                    and (not self.config or self.resolve(spec, "config").is_file()))
+        except OSError:
+            return False
+
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
@@ -81,14 +91,6 @@ def cached_checkpoint(spec: VocoderSpec) -> Path | None:
     """The checkpoint a pull left and checked by loading it, or None. A file put in the folder
     by hand, a partial download or a file changed since the pull does not count."""
     record = read_record(spec)
-    if record is None:
+    if record is None or not record.intact(spec):
         return None
-    file, checkpoint = record.resolve(spec, "file"), record.resolve(spec, "checkpoint")
-    try:
-        intact = file.stat().st_size == record.size_bytes and checkpoint.exists()
-    except OSError:
-        return None
-    # without its config a release would load as the entry's default architecture
-    if record.config and not record.resolve(spec, "config").is_file():
-        return None
-    return checkpoint if intact else None
+    return record.resolve(spec, "checkpoint")

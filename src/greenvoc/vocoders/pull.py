@@ -89,13 +89,9 @@ def _expected(spec: VocoderSpec, url: str | None, sha256: str | None) -> tuple[s
 def _check_cached(spec: VocoderSpec, url: str, expected: str | None, how: str
                   ) -> PullResult | None:
     record = read_record(spec)
-    if record is None or record.url != url:
+    if record is None or record.url != url or not record.intact(spec):
         return None
     file, path = record.resolve(spec, "file"), record.resolve(spec, "checkpoint")
-    if not file.is_file() or not path.exists() or file.stat().st_size != record.size_bytes:
-        return None
-    if record.config and not record.resolve(spec, "config").is_file():
-        return None
     actual = sha256_of(file)
     if actual != record.sha256 or (expected is not None and actual != expected):
         return None
